@@ -1,0 +1,170 @@
+"""Parameter checks at the public boundary, all with one message shape.
+
+``The 'sigma' parameter of WeightPerturbation must be a float in (0, inf). Got -0.1
+instead.`` (after ``sklearn/utils/_param_validation.py``). Registry misses add
+"Did you mean ...?" from :mod:`difflib` (after Gymnasium's ``_check_name_exists``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from spiking_synrl.errors import ConfigError, NameNotFound
+
+__all__ = [
+    "check_bool",
+    "check_int",
+    "check_float",
+    "check_options",
+    "check_name",
+    "check_array",
+    "check_generator",
+    "did_you_mean",
+]
+
+
+def _fail(name: str, owner: str, expected: str, value: Any) -> ConfigError:
+    return ConfigError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+    )
+
+
+def _interval(low: float | None, high: float | None, closed: str) -> str:
+    left = "[" if closed in ("left", "both") and low is not None else "("
+    right = "]" if closed in ("right", "both") and high is not None else ")"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    return f"{left}{lo}, {hi}{right}"
+
+
+def _in_range(value: float, low: float | None, high: float | None, closed: str) -> bool:
+    if low is not None:
+        if value < low or (value == low and closed not in ("left", "both")):
+            return False
+    if high is not None:
+        if value > high or (value == high and closed not in ("right", "both")):
+            return False
+    return True
+
+
+def check_float(
+    value: Any,
+    name: str,
+    owner: str,
+    low: float | None = None,
+    high: float | None = None,
+    closed: str = "neither",
+) -> float:
+    """Return ``value`` as a finite float inside the interval, or raise ConfigError."""
+    expected = f"a float in {_interval(low, high, closed)}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _fail(name, owner, expected, value)
+    out = float(value)
+    if not math.isfinite(out) or not _in_range(out, low, high, closed):
+        raise _fail(name, owner, expected, value)
+    return out
+
+
+def check_int(
+    value: Any,
+    name: str,
+    owner: str,
+    low: int | None = None,
+    high: int | None = None,
+) -> int:
+    """Return ``value`` as an int in ``[low, high]``, or raise ConfigError."""
+    expected = f"an int in {_interval(low, high, 'both')}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _fail(name, owner, expected, value)
+    out = int(value)
+    if not _in_range(out, low, high, "both"):
+        raise _fail(name, owner, expected, value)
+    return out
+
+
+def check_bool(value: Any, name: str, owner: str) -> bool:
+    """Return ``value`` if it is a bool, else raise ConfigError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise _fail(name, owner, "a bool", value)
+    return bool(value)
+
+
+def check_options(value: Any, name: str, owner: str, options: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``options``, else raise ConfigError."""
+    options = list(options)
+    if not isinstance(value, str) or value not in options:
+        hint = did_you_mean(value, options) if isinstance(value, str) else ""
+        raise ConfigError(
+            f"The {name!r} parameter of {owner} must be one of "
+            f"{', '.join(repr(o) for o in options)}. Got {value!r} instead.{hint}"
+        )
+    return value
+
+
+def did_you_mean(value: str, options: Iterable[str]) -> str:
+    """A " Did you mean: 'x'?" suffix for the closest option, or ''."""
+    close = difflib.get_close_matches(value, list(options), n=3, cutoff=0.5)
+    if not close:
+        return ""
+    return " Did you mean: " + " or ".join(repr(c) for c in close) + "?"
+
+
+def check_name(value: Any, kind: str, registry: Mapping[str, Any]) -> str:
+    """Normalise a registry name (``_`` and ``-`` alike) or raise NameNotFound."""
+    if not isinstance(value, str):
+        raise NameNotFound(
+            f"The {kind} name must be a str, one of {sorted(registry)}. Got {value!r} instead."
+        )
+    key = value.strip().lower().replace("_", "-")
+    if key in registry:
+        return key
+    raise NameNotFound(
+        f"No {kind} named {value!r}. Known {kind}s: {', '.join(sorted(registry))}."
+        + did_you_mean(key, registry)
+    )
+
+
+def check_array(
+    value: Any,
+    name: str,
+    owner: str,
+    shape: tuple[int | None, ...] | None = None,
+    finite: bool = True,
+) -> np.ndarray:
+    """Return ``value`` as a float array of the given shape (None = any size)."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise _fail(name, owner, "an array of numbers", value) from None
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(
+            s is None or s == d for s, d in zip(shape, arr.shape, strict=True)
+        )
+        if not ok:
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ConfigError(
+                f"The {name!r} parameter of {owner} must be an array of shape {want}. "
+                f"Got shape {arr.shape} instead."
+            )
+    if finite and not np.all(np.isfinite(arr)):
+        raise ConfigError(
+            f"The {name!r} parameter of {owner} must hold only finite numbers. "
+            f"Got {int(np.sum(~np.isfinite(arr)))} NaN or infinite values instead."
+        )
+    return arr
+
+
+def check_generator(rng: Any, owner: str) -> np.random.Generator:
+    """Insist on a ``numpy.random.Generator``: no hidden global randomness."""
+    if not isinstance(rng, np.random.Generator):
+        raise ConfigError(
+            f"The 'rng' parameter of {owner} must be a numpy.random.Generator "
+            f"(np.random.default_rng(seed)). Got {type(rng).__name__} instead."
+        )
+    return rng
