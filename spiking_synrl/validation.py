@@ -168,3 +168,24 @@ def check_generator(rng: Any, owner: str) -> np.random.Generator:
             f"(np.random.default_rng(seed)). Got {type(rng).__name__} instead."
         )
     return rng
+
+
+def check_kwargs(
+    func: Any, params: Mapping[str, Any], owner: str, exclude: Iterable[str] = ()
+) -> None:
+    """Raise ConfigError if ``params`` holds a keyword ``func`` does not accept."""
+    import inspect
+
+    sig = inspect.signature(func)
+    skip = {"self", *exclude}
+    accepted = [
+        n
+        for n, p in sig.parameters.items()
+        if n not in skip and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    for key in params:
+        if key not in accepted:
+            raise ConfigError(
+                f"{owner} has no parameter {key!r}. Accepted: {', '.join(accepted)}."
+                + did_you_mean(key, accepted)
+            )

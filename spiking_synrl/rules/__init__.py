@@ -19,9 +19,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from spiking_synrl.errors import ConfigError
 from spiking_synrl.rules.base import LearningRule, apply_updates, synapse_keys
-from spiking_synrl.validation import check_name, did_you_mean
+from spiking_synrl.validation import check_kwargs, check_name
 
 __all__ = ["RULES", "LearningRule", "apply_updates", "load_rule_class", "make_rule", "synapse_keys"]
 
@@ -53,12 +52,5 @@ def make_rule(name: str, **params: Any) -> LearningRule[Any]:
         Backprop(lr=0.05, optimizer='sgd', momentum=0.0)
     """
     cls = load_rule_class(name)
-    accepted = [p for p in cls.__init__.__code__.co_varnames[1 : cls.__init__.__code__.co_argcount]]
-    accepted += list(cls.__init__.__kwdefaults__ or {})
-    for key in params:
-        if key not in accepted:
-            raise ConfigError(
-                f"{cls.__name__} has no parameter {key!r}. Accepted: {', '.join(accepted)}."
-                + did_you_mean(key, accepted)
-            )
+    check_kwargs(cls.__init__, params, cls.__name__)
     return cls(**params)

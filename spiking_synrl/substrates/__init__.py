@@ -12,9 +12,18 @@ from typing import Any
 from spiking_synrl.substrates.base import ACTIVATIONS, Substrate
 from spiking_synrl.substrates.mlp import MLP
 from spiking_synrl.substrates.rnn import RNN
-from spiking_synrl.validation import check_name
+from spiking_synrl.validation import check_kwargs, check_name
 
-__all__ = ["ACTIVATIONS", "MLP", "RNN", "SUBSTRATES", "Substrate", "load_substrate_class"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "NETWORKS",
+    "RNN",
+    "SUBSTRATES",
+    "Substrate",
+    "load_substrate_class",
+    "make_network",
+]
 
 SUBSTRATES: dict[str, str] = {
     "mlp": "spiking_synrl.substrates.mlp:MLP",
@@ -27,3 +36,26 @@ def load_substrate_class(name: str) -> Any:
     key = check_name(name, "network", SUBSTRATES)
     module, cls = SUBSTRATES[key].split(":")
     return getattr(importlib.import_module(module), cls)
+
+
+#: network recipes by CLI name: ``build(task, hidden, **params) -> Substrate``
+NETWORKS: dict[str, str] = {
+    "mlp": "networks.rate_mlp:build",
+    "rnn": "networks.rate_rnn:build",
+}
+
+
+def make_network(name: str, task: Any, hidden: Any = (32,), **params: Any) -> Substrate:
+    """Build the network recipe ``name`` sized for ``task``."""
+    key = check_name(name, "network", NETWORKS)
+    module, func = NETWORKS[key].split(":")
+    try:
+        build = getattr(importlib.import_module(module), func)
+    except ImportError as err:  # a recipe whose back-end is missing
+        from spiking_synrl.errors import DependencyNotInstalled
+
+        raise DependencyNotInstalled(f"The {name!r} network cannot be loaded: {err}") from err
+    cls = {"mlp": MLP, "rnn": RNN}.get(key)
+    if cls is not None:
+        check_kwargs(cls.__init__, params, f"The {key!r} network", ("n_inputs", "n_outputs", "hidden", "n_hidden"))
+    return build(task, hidden, **params)

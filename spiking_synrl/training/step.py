@@ -61,12 +61,18 @@ def train_step(
     """
     if batch is None:
         batch = task.sample_batch(rng, batch_size)
-    proposal, rule_state = rule.ask(state.rule_state, state.weights, rng)
-    evaluations = evaluate_proposal(substrate, task, proposal, batch, rng)
-    try:
-        updates, rule_state, metrics = rule.tell(rule_state, proposal, evaluations)
-    except NonFiniteLossError as err:
-        raise NonFiniteLossError(f"step {state.step + 1}: {err}") from err
-    weights = substrate.weight_spec.project(apply_updates(state.weights, updates))
+    # Overflow is reported once, below, as a NonFiniteLossError naming the step,
+    # rather than as numpy warnings from deep inside a forward pass.
+    with np.errstate(over="ignore", invalid="ignore"):
+        proposal, rule_state = rule.ask(state.rule_state, state.weights, rng)
+        evaluations = evaluate_proposal(substrate, task, proposal, batch, rng)
+        try:
+            updates, rule_state, metrics = rule.tell(rule_state, proposal, evaluations)
+        except NonFiniteLossError as err:
+            raise NonFiniteLossError(
+                f"step {state.step + 1}: {err}. The last good weights are those of step "
+                f"{state.step}; lower the learning rate or the perturbation size."
+            ) from err
+        weights = substrate.weight_spec.project(apply_updates(state.weights, updates))
     n_evals = state.n_evals + len(proposal.candidates)
     return TrainState(state.step + 1, weights, rule_state, n_evals), metrics

@@ -1,0 +1,63 @@
+"""Settings that work: per-task defaults and per-(rule, task) hyperparameters.
+
+A run's configuration is resolved in layers, later ones winning:
+:data:`DEFAULTS` < :data:`TASK_DEFAULTS` ``[task]`` < :data:`PRESETS`
+``[(rule, task)]`` < the config file < command-line flags. Every preset here was
+found by the tuning runs recorded in ``benchmarks/`` and is exercised by a test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["DEFAULTS", "PRESETS", "TASK_DEFAULTS", "preset"]
+
+#: the main job of ``synrl train`` with no arguments: a small task, about a minute
+DEFAULTS: dict[str, Any] = {
+    "task": "digits",
+    "net": "mlp",
+    "rule": "synaptic-q",
+    "seed": 0,
+    "steps": 1000,
+    "hidden": [32],
+    "batch_size": None,
+    "batch_refresh": 1,
+    "eval_every": 100,
+    "checkpoint_every": 1000,
+    "log_every": 1,
+    "task_params": {},
+    "net_params": {},
+    "rule_params": {},
+    "early_stop": None,
+}
+
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "xor": {"hidden": [4], "steps": 2000, "eval_every": 50, "net_params": {"activation": "tanh"}},
+    "digits": {"hidden": [32], "steps": 2000, "net_params": {"activation": "relu"}},
+    "random-teacher": {"hidden": [10], "steps": 2000, "net_params": {"activation": "tanh"}},
+    "mackey-glass": {"net": "rnn", "hidden": [64], "steps": 200, "batch_size": 8, "eval_every": 50},
+    "copy": {"net": "rnn", "hidden": [64], "steps": 500, "batch_size": 16, "eval_every": 50},
+    "seq-digits": {"net": "rnn", "hidden": [64], "steps": 500, "batch_size": 32, "eval_every": 50},
+}
+
+#: (rule, task) -> overrides (rule_params, net_params, steps, batch_size, ...)
+PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    ("backprop", "xor"): {"rule_params": {"lr": 0.5}, "steps": 1000},
+    ("backprop", "digits"): {"rule_params": {"lr": 0.1}, "steps": 1000},
+    ("bptt", "mackey-glass"): {"rule_params": {"lr": 0.003, "optimizer": "adam"}},
+    ("bptt", "copy"): {"rule_params": {"lr": 0.003, "optimizer": "adam"}},
+    ("bptt", "seq-digits"): {"rule_params": {"lr": 0.003, "optimizer": "adam"}},
+}
+
+
+def preset(rule: str, task: str) -> dict[str, Any]:
+    """Merged task defaults and (rule, task) preset (copies, safe to modify)."""
+    import copy
+
+    out = copy.deepcopy(TASK_DEFAULTS.get(task, {}))
+    for key, value in copy.deepcopy(PRESETS.get((rule, task), {})).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
