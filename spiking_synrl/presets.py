@@ -44,6 +44,18 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("backprop", "xor"): {"rule_params": {"lr": 0.5}, "steps": 1000},
     ("backprop", "digits"): {"rule_params": {"lr": 0.1}, "steps": 1000},
+    # benchmarks/reproduce_learned_feedback.py and tests/rules/test_learned_feedback.py
+    ("learned-feedback", "xor"): {"hidden": [8], "rule_params": {"lr": 0.3, "sigma": 0.01},
+                                  "steps": 300},
+    ("feedback-alignment", "xor"): {"hidden": [8], "rule_params": {"lr": 0.3}, "steps": 300},
+    ("learned-feedback", "digits"): {
+        "hidden": [50, 20], "net_params": {"activation": "sigmoid"}, "batch_size": 32,
+        "steps": 6000, "rule_params": {"lr": 1.0, "sigma": 0.01, "feedback_update": "lstsq"},
+    },
+    ("feedback-alignment", "digits"): {
+        "hidden": [50, 20], "net_params": {"activation": "sigmoid"}, "batch_size": 32,
+        "steps": 6000, "rule_params": {"lr": 2.0},
+    },
     ("bptt", "mackey-glass"): {"rule_params": {"lr": 0.003, "optimizer": "adam"}},
     ("bptt", "copy"): {"rule_params": {"lr": 0.003, "optimizer": "adam"}},
     ("bptt", "seq-digits"): {"rule_params": {"lr": 0.003, "optimizer": "adam"}},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from spiking_synrl.rules.backprop import BPTT, Backprop
@@ -30,8 +29,9 @@ def test_xor_solved_for_at_least_4_of_5_seeds_in_1000_steps():
 def test_digits_mlp_reaches_95_percent():
     task = make_task("digits", seed=0)
     net = MLP(64, (32,), 10, activation="relu")
-    h = Trainer(Backprop(lr=0.05, optimizer="adam"), net, task, seed=0, batch_size=64,
-                eval_every=500).fit(1500)
+    h = Trainer(
+        Backprop(lr=0.05, optimizer="adam"), net, task, seed=0, batch_size=64, eval_every=500
+    ).fit(1500)
     assert h.final["val_accuracy"] >= 0.95
 
 
@@ -40,7 +40,8 @@ def test_bptt_forecasts_mackey_glass_much_better_than_the_mean():
 
     task = make_task("mackey-glass", seed=0)
     net = RNN(1, 32, 1, bias=True)
-    h = Trainer(BPTT(lr=0.01, optimizer="adam"), net, task, seed=0, batch_size=8,
-                eval_every=150).fit(150)
+    h = Trainer(
+        BPTT(lr=0.01, optimizer="adam"), net, task, seed=0, batch_size=8, eval_every=150
+    ).fit(150)
     baseline = mean_predictor_nrmse(task.split("test"))
     assert h.final["test_nrmse"] < 0.5 * baseline
