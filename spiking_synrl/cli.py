@@ -2,7 +2,8 @@
 
 ::
 
-    synrl train [--config run.toml] [--task digits] [--net mlp] [--hidden 32] \\
+    synrl train [--config run.toml] [--task digits] [--net mlp|rnn|snn] [--hidden 32] \\
+                [--device runtime|cpp_standalone|cuda_standalone] \\
                 [--rule synaptic-q] [--steps 20000] [--seed 0] [--out runs/digits-q] \\
                 [--param eta=0.1 ...] [--net-param activation=relu ...]
     synrl eval RUN_DIR [--split val]
@@ -89,6 +90,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
             user[key] = value
     if args.hidden is not None:
         user["hidden"] = args.hidden
+    if args.device is not None:  # a spiking-network setting, kept with the network's params
+        user.setdefault("net_params", {})["device"] = args.device
     for flag, key in (("param", "rule_params"), ("net_param", "net_params"),
                       ("task_param", "task_params")):
         pairs = _pairs(getattr(args, flag), f"--{flag.replace('_', '-')}")
@@ -159,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--task", help="xor, digits, mackey-glass, copy, random-teacher, seq-digits")
     train.add_argument("--net", help="mlp or rnn")
     train.add_argument("--hidden", type=_hidden, help="hidden layer sizes, e.g. 32 or 64,32")
+    train.add_argument("--device", help="spiking networks: runtime, cpp_standalone or "
+                       "cuda_standalone")
     train.add_argument("--rule", help="learning rule (see `synrl list`)")
     train.add_argument("--steps", type=int, help="number of training steps")
     train.add_argument("--seed", type=int, help="random seed (same seed, same run)")

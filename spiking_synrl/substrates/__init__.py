@@ -12,6 +12,7 @@ from typing import Any
 from spiking_synrl.substrates.base import ACTIVATIONS, Substrate
 from spiking_synrl.substrates.mlp import MLP
 from spiking_synrl.substrates.rnn import RNN
+from spiking_synrl.errors import ConfigError
 from spiking_synrl.validation import check_kwargs, check_name
 
 __all__ = [
@@ -42,6 +43,7 @@ def load_substrate_class(name: str) -> Any:
 NETWORKS: dict[str, str] = {
     "mlp": "networks.rate_mlp:build",
     "rnn": "networks.rate_rnn:build",
+    "snn": "networks.snn:build",
 }
 
 
@@ -56,6 +58,11 @@ def make_network(name: str, task: Any, hidden: Any = (32,), **params: Any) -> Su
 
         raise DependencyNotInstalled(f"The {name!r} network cannot be loaded: {err}") from err
     cls = {"mlp": MLP, "rnn": RNN}.get(key)
+    if cls is not None and "device" in params:
+        raise ConfigError(
+            f"The 'device' parameter applies only to spiking networks (--net snn); the "
+            f"{key!r} network is plain numpy. Got device={params['device']!r}."
+        )
     if cls is not None:
         check_kwargs(cls.__init__, params, f"The {key!r} network", ("n_inputs", "n_outputs", "hidden", "n_hidden"))
     return build(task, hidden, **params)
