@@ -10,6 +10,7 @@
     synrl resume RUN_DIR [--steps N]
     synrl policy learn --out PATH [--seed 0] [--steps N] [--param key=value ...]
     synrl policy show [PATH]
+    synrl plot RUN_DIR [RUN_DIR ...] [--out DIR]
     synrl list
 
 Every error the toolkit raises on purpose is printed as one line naming the
@@ -140,6 +141,13 @@ def _cmd_policy(args: argparse.Namespace) -> None:
             print(f"produced by: {meta['command']}")
 
 
+def _cmd_plot(args: argparse.Namespace) -> None:
+    from spiking_synrl.plot import plot_runs
+
+    for path in plot_runs(args.run_dirs, args.out):
+        print(path)
+
+
 def _cmd_list(args: argparse.Namespace) -> None:
     from spiking_synrl.rules import RULES
     from spiking_synrl.substrates import NETWORKS
@@ -204,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = pol_sub.add_parser("show", help="print a policy's greedy action table")
     show.add_argument("path", nargs="?", help="policy file (default: the shipped one)")
     pol.set_defaults(func=_cmd_policy)
+
+    plot = sub.add_parser("plot", help="write PNG figures of one or more runs")
+    plot.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    plot.add_argument("--out", help="folder for the shared figures (default: RUN_DIR/plots)")
+    plot.set_defaults(func=_cmd_plot)
 
     lst = sub.add_parser("list", help="list rules, tasks and networks")
     lst.set_defaults(func=_cmd_list)
