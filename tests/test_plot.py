@@ -17,6 +17,7 @@ def test_plot_runs_over_seeds(tmp_path, capsys):
                      "--seed", str(seed), "--checkpoint-every", "20", "--out", str(out),
                      "--no-progress"]) == 0
         runs.append(str(out))
+    capsys.readouterr()  # drop the training output
     assert main(["plot", *runs, "--out", str(tmp_path / "figs")]) == 0
     written = capsys.readouterr().out.split()
     names = {p.rsplit("/", 1)[-1] for p in written}
