@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a network (defaults: a one-minute digits run)")
     train.add_argument("--config", help="TOML file with the run configuration")
     train.add_argument("--task", help="xor, digits, mackey-glass, copy, random-teacher, seq-digits")
-    train.add_argument("--net", help="mlp or rnn")
+    train.add_argument("--net", help="mlp, rnn or snn (Brian2 spiking)")
     train.add_argument("--hidden", type=_hidden, help="hidden layer sizes, e.g. 32 or 64,32")
     train.add_argument("--device", help="spiking networks: runtime, cpp_standalone or "
                        "cuda_standalone")
