@@ -9,19 +9,20 @@ the threshold (Gerstner et al., *Neuronal Dynamics*, 2014, §1.3):
     v > v_{th} \Rightarrow \text{spike},\ v \leftarrow v_{reset}\ \text{for}\ t_{ref};
     \qquad \text{on a presynaptic spike: } v \leftarrow v + w_{scale}\, w
 
-=================  ====================================================  ==========
-symbol             meaning                                               default
-=================  ====================================================  ==========
-``tau_m_ms``       membrane time constant                                10 ms
-``v_th``           threshold (potentials are in units of it)             1
-``v_reset``        reset potential (= rest)                              0
-``refractory_ms``  absolute refractory period                            2 ms
-``w_scale``        jump of ``v`` per spike and unit weight               1
-``duration_ms``    simulated time per evaluation (one sample)            100 ms
-``max_rate_hz``    Poisson rate of an input feature equal to 1           100 Hz
-``output_rate_hz`` output rate that reads as 1 (MSE) / one logit unit    100 Hz
-``logit_gain``     (cross-entropy) logits = gain * rate / output_rate    4
-=================  ====================================================  ==========
+======================  ====================================================  ==========
+symbol                  meaning                                               default
+======================  ====================================================  ==========
+``tau_m_ms``            membrane time constant                                10 ms
+``v_th``                threshold (potentials are in units of it)             1
+``v_reset``             reset potential (= rest)                              0
+``refractory_ms``       absolute refractory period                            2 ms
+``w_scale``             jump of ``v`` per spike and unit weight               1
+``duration_ms``         simulated time per evaluation (one sample)            100 ms
+``max_rate_hz``         Poisson rate of an input feature equal to 1           100 Hz
+``output_rate_hz``      rate above baseline read as 1 (MSE) / one logit unit  100 Hz
+``logit_gain``          (cross-entropy) logits = gain * rate / output_rate    4
+``output_baseline_hz``  (MSE) output rate that reads as 0                     0 Hz
+======================  ====================================================  ==========
 
 A constant current :math:`I` above threshold makes the neuron fire at
 :math:`r = 1/(t_{ref} + \tau_m \ln\frac{I}{I - v_{th}})` (e.g. 112 Hz at
@@ -71,6 +72,7 @@ def network(
     loss: str = "ce",
     output_rate_hz: float = 100.0,
     logit_gain: float = 4.0,
+    output_baseline_hz: float = 0.0,
     v_th: float = PARAMS["v_th"],
     v_reset: float = PARAMS["v_reset"],
     refractory_ms: float = PARAMS["refractory_ms"],
@@ -82,6 +84,10 @@ def network(
         loss: ``"ce"`` (outputs are logits, ``logit_gain`` per ``output_rate_hz``)
             or ``"mse"`` (output 1 = ``output_rate_hz``).
         output_rate_hz, logit_gain: the readout scale, see the module docstring.
+        output_baseline_hz: (MSE) the output rate read as 0, so that an output
+            is ``(rate - output_baseline_hz) / output_rate_hz``. A baseline above 0
+            keeps outputs whose target is 0 firing, where their spike counts still
+            respond to weight changes (silence is a flat region for every rule).
         v_th, v_reset, refractory_ms: neuron constants.
         **params: any other :class:`BrianFeedForward` argument (``device``,
             ``duration_ms``, ``batch_size``...).
@@ -93,10 +99,20 @@ def network(
         BrianFeedForward.__init__,
         params,
         owner,
-        ("n_inputs", "hidden", "n_outputs", "neuron", "params", "on_pre", "readout_scale"),
+        (
+            "n_inputs",
+            "hidden",
+            "n_outputs",
+            "neuron",
+            "params",
+            "on_pre",
+            "readout_scale",
+            "readout_offset",
+        ),
     )
     rate = check_float(output_rate_hz, "output_rate_hz", owner, low=0.0)
     gain = check_float(logit_gain, "logit_gain", owner, low=0.0)
+    baseline = check_float(output_baseline_hz, "output_baseline_hz", owner, low=0.0, closed="left")
     if loss not in ("ce", "mse"):
         raise ConfigError(f"The 'loss' parameter of {owner} must be 'ce' or 'mse'. Got {loss!r}.")
     duration_s = float(params.get("duration_ms", 100.0)) / 1000.0
@@ -111,6 +127,7 @@ def network(
         on_pre=SYNAPSE_ON_PRE,
         params=constants,
         readout_scale=readout,
+        readout_offset=baseline / rate if loss == "mse" else 0.0,
         **params,
     )
 

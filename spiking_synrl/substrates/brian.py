@@ -52,8 +52,10 @@ scaled as above: what drives the first layer), ``act:<l>`` (scaled spike counts
 of layer ``l``), ``pre:<l>`` (measured mean input current :math:`h`; the
 difference noisy - clean used by ANP is the injected noise plus the propagated
 change of presynaptic counts), ``noise:<l>`` (the injected :math:`I^{noise}`).
-Outputs are ``readout_scale`` times the output spike counts: logits for
-cross-entropy, values for MSE (1 = ``1/readout_scale`` spikes).
+Outputs are ``readout_scale`` times the output spike counts minus
+``readout_offset``: logits for cross-entropy, values for MSE (1 =
+``(1 + readout_offset)/readout_scale`` spikes; an offset lets a target of 0 sit
+at a baseline rate instead of at silence, where spike counts have no slope).
 
 **Recurrent** substrates (sequence tasks) are described in :class:`BrianRecurrent`.
 
@@ -862,6 +864,7 @@ class BrianFeedForward(BrianSubstrate):
         duration_ms: simulated time per evaluation.
         max_rate_hz: input rate for a feature value of 1.
         readout_scale: output value per output spike.
+        readout_offset: subtracted from every output (0 = silence reads as 0).
         bias: add ``"bias-><l>"`` currents.
         init_gain: weights start as :math:`\mathcal N(0, g^2/n_{pre})`.
         bias_init: initial value of every bias current.
@@ -903,6 +906,7 @@ class BrianFeedForward(BrianSubstrate):
         duration_ms: float = 100.0,
         max_rate_hz: float = 100.0,
         readout_scale: float = 0.1,
+        readout_offset: float = 0.0,
         bias: bool = True,
         init_gain: float = 1.0,
         bias_init: float = 0.0,
@@ -937,6 +941,7 @@ class BrianFeedForward(BrianSubstrate):
         self.duration_ms = check_float(duration_ms, "duration_ms", owner, low=self.dt_ms)
         self.max_rate_hz = check_float(max_rate_hz, "max_rate_hz", owner, low=0.0, closed="left")
         self.readout_scale = check_float(readout_scale, "readout_scale", owner, low=0.0)
+        self.readout_offset = check_float(readout_offset, "readout_offset", owner)
         self.layers = layer_names(len(self.hidden))
         self.sizes = dict(
             zip(self.layers, (self.n_inputs, *self.hidden, self.n_outputs), strict=True)
@@ -961,6 +966,7 @@ class BrianFeedForward(BrianSubstrate):
             "duration_ms": self.duration_ms,
             "max_rate_hz": self.max_rate_hz,
             "readout_scale": self.readout_scale,
+            "readout_offset": self.readout_offset,
         }
 
     def init_weights(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -1107,7 +1113,7 @@ class BrianFeedForward(BrianSubstrate):
                 h = h + noise[post]
                 traces[f"noise:{post}"] = noise[post]
             traces[f"pre:{post}"] = h
-        return Forward(counts["out"] * self.readout_scale, traces)
+        return Forward(counts["out"] * self.readout_scale - self.readout_offset, traces)
 
     def _run_values(
         self,

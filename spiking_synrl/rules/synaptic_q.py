@@ -1,0 +1,398 @@
+r"""Synaptic-level Q-learning: every synapse is an agent sharing one Q-table.
+
+Each synapse :math:`w_k` moves by an action :math:`a_t \in \{-\alpha_s, 0, +\alpha_s\}`
+chosen :math:`\epsilon`-greedily from one Q-table shared by all synapses; the only
+feedback is one global binary reward:
+
+.. math::
+
+    s_t = (R_{t-2}, R_{t-1}, a_{t-2}, a_{t-1}), \qquad
+    a_t = \begin{cases} \mathcal U\{-1, 0, +1\} & \text{with probability } \epsilon \\
+          \arg\max_a Q(s_t, a) & \text{otherwise} \end{cases}
+
+    w_k \leftarrow w_k + \alpha_s\, a_t \quad (2\alpha_s \text{ for bias weights}), \qquad
+    R_t = \operatorname{sign}(L_{t-1} - L_t) \quad (R_t = -1 \text{ on a tie})
+
+    Q(s_t, a_t) \leftarrow Q(s_t, a_t)
+        + \alpha \big[R_t + \gamma \max_{a'} Q(s_{t+1}, a') - Q(s_t, a_t)\big]
+    \quad \text{(adaptive mode only, once per synapse and step)}
+
+==========================  ================  ===========================================
+symbol                      code              meaning
+==========================  ================  ===========================================
+:math:`\alpha_s`            ``alpha_s``       synaptic step ("synaptic learning rate")
+:math:`\epsilon`            ``epsilon``       exploration probability
+:math:`\alpha`              ``lr``            Q-learning rate (adaptive mode)
+:math:`\gamma`              ``gamma``         discount (adaptive mode)
+:math:`Q`                   ``state.q``       ``(81, 3)`` table, row
+                                              ``s = 27 r_2 + 9 r_1 + 3 a_2 + a_1``,
+                                              column ``a`` (codes: action 0/1/2 =
+                                              -/0/+, reward 0/1/2 = -1/neutral/+1)
+:math:`a_{t-2}, a_{t-1}`    ``state.hist``    one uint8 per synapse, ``4 a_2 + a_1``
+:math:`R_{t-2}, R_{t-1}`    ``state.r2, r1``  the two last global rewards (shared)
+:math:`L_t`                 ``prev_loss``     mean loss of the evaluated candidate on
+                                              the step's batch
+==========================  ================  ===========================================
+
+Every synapse starts with the null action as its history and the rewards start
+"neutral", as in the authors' code; the first step has no previous loss, so its
+reward is neutral too and adaptive mode skips that step's Q-update.
+
+*Static* mode uses a frozen table (by default the policy shipped with the package,
+learned with :func:`spiking_synrl.policy.learn_policy`); *adaptive* mode keeps
+learning it (from zeros by default) while the network trains.
+
+Implementation notes. All synapses with the same :math:`(s_t, a_t)` share the
+reward and the next state :math:`s_{t+1} = (R_{t-1}, R_t, a_{t-1}, a_t)`, hence the
+target, so the :math:`n` per-synapse updates of one step collapse to
+:math:`Q \leftarrow y + (1-\alpha)^n (Q - y)` with :math:`y` the target computed
+from the table at the start of the step. (The authors' sequential loop reads the
+table as it changes, which matters only when :math:`R_{t-2} = R_{t-1} = R_t`, where
+one pair's next state is another pair's state; ours does not depend on the order
+in which synapses are visited.) The count
+:math:`n` per :math:`(s, a)` follows from the number of synapses per history
+(kept in the state) and the few explorers, so no pass over the synapses is needed.
+Explorers are drawn as a Binomial(:math:`n, \epsilon`) number of distinct
+uniform positions, the same law as one Bernoulli(:math:`\epsilon`) per synapse at
+the cost of :math:`\epsilon n` draws instead of :math:`n`.
+
+Reference: A. Bhargava, M. R. Rezaei, M. Lankarany, "Gradient-free neural network
+training via synaptic-level reinforcement learning", AppliedMath 2(2):185-195
+(2022), arXiv:2105.14383; code ``github.com/amanb2000/SynRL`` (``SynRLv6.jl``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from spiking_synrl.errors import ConfigError
+from spiking_synrl.rules.base import LearningRule, synapse_keys
+from spiking_synrl.types import Capability, Evaluation, Proposal, Weights
+from spiking_synrl.validation import check_array, check_float, check_int, check_options
+
+__all__ = [
+    "N_ACTIONS",
+    "N_STATES",
+    "SynapticQ",
+    "SynapticQState",
+    "q_update",
+    "state_index",
+]
+
+#: action codes (``w += (a - 1) * alpha_s``) and reward codes (``R = r - 1``)
+DEC, NULL, INC = 0, 1, 2
+R_NEG, R_NEUTRAL, R_POS = 0, 1, 2
+N_STATES, N_ACTIONS = 81, 3
+#: per-synapse history code ``4 a_2 + a_1`` of the 9 (a_2, a_1) pairs, in row order
+_HCODES = np.array([4 * a2 + a1 for a2 in range(3) for a1 in range(3)], dtype=np.uint8)
+_SHIFTS = 2 * _HCODES.astype(np.uint32)
+_INITIAL_HIST = 4 * NULL + NULL
+_A2, _A1, _A = np.indices((3, 3, 3))  # (a_{t-2}, a_{t-1}, a_t) of each count
+#: synapses processed per block: keeps the temporaries in cache
+_CHUNK = 1 << 16
+
+
+def state_index(r2: int, r1: int, a2: int, a1: int) -> int:
+    """Row of the Q-table for rewards ``(R_{t-2}, R_{t-1})`` and actions ``(a_{t-2}, a_{t-1})``.
+
+    All arguments are codes in ``{0, 1, 2}`` (reward -1/neutral/+1; action -/0/+).
+    """
+    return 27 * r2 + 9 * r1 + 3 * a2 + a1
+
+
+@dataclass(frozen=True, eq=False)
+class SynapticQState:
+    """Everything SynapticQ changes while training.
+
+    Attributes:
+        hist: one uint8 per synapse, ``4 a_{t-2} + a_{t-1}``, all synaptic keys
+            concatenated in sorted-key order (C order within a key).
+        counts: ``(9,)`` number of synapses (all keys) per history ``3 a_2 + a_1``.
+        q: ``(81, 3)`` the shared Q-table.
+        r2: reward code of step ``t-2`` (0, 1, 2 = -1, neutral, +1).
+        r1: reward code of step ``t-1``.
+        prev_loss: the last evaluated loss (None before the first step).
+        step: number of completed steps.
+    """
+
+    hist: np.ndarray
+    counts: np.ndarray
+    q: np.ndarray
+    r2: int
+    r1: int
+    prev_loss: float | None
+    step: int
+
+
+def q_update(
+    q: np.ndarray,
+    counts: np.ndarray,
+    r2: int,
+    r1: int,
+    reward: int,
+    lr: float,
+    gamma: float,
+) -> np.ndarray:
+    """One step of shared Q-learning, all synapses' transitions at once.
+
+    Args:
+        q: ``(81, 3)`` table before the step (not modified).
+        counts: ``(3, 3, 3)`` number of synapses per ``(a_{t-2}, a_{t-1}, a_t)``.
+        r2, r1: reward codes of the state the actions were taken in.
+        reward: reward code of this step, ``R_POS`` or ``R_NEG``.
+        lr, gamma: Q-learning rate and discount.
+
+    Returns:
+        The new table: each ``(s, a)`` with ``n`` synapses moved ``n`` times towards
+        its target ``R + gamma max_a' Q(s', a')`` (targets from ``q``).
+    """
+    rows = 27 * r2 + 9 * r1 + 3 * _A2 + _A1
+    next_rows = 27 * r1 + 9 * reward + 3 * _A1 + _A
+    target = (reward - 1) + gamma * q[next_rows].max(axis=-1)
+    old = q[rows, _A]
+    new_q = q.copy()
+    # n updates towards a fixed target: y + (1 - lr)^n (Q - y); untouched if n = 0
+    moved = target + (1.0 - lr) ** counts * (old - target)
+    new_q[rows, _A] = np.where(counts > 0, moved, old)
+    return new_q
+
+
+def _check_schedule(value: Any, owner: str) -> tuple[tuple[int, float], ...]:
+    """``{step: alpha_s}`` or ``[(step, alpha_s), ...]`` -> sorted pairs."""
+    if value is None:
+        return ()
+    pairs = list(value.items()) if isinstance(value, Mapping) else value
+    msg = (
+        f"The 'alpha_s_schedule' parameter of {owner} must be a dict {{step: alpha_s}} or a "
+        f"list of (step, alpha_s) pairs with steps >= 1 and alpha_s > 0. Got {value!r} instead."
+    )
+    try:
+        out = []
+        for step, alpha in pairs:
+            out.append(
+                (
+                    check_int(int(step) if isinstance(step, str) else step, "step", owner, low=1),
+                    check_float(alpha, "alpha_s", owner, low=0.0),
+                )
+            )
+    except (TypeError, ValueError):
+        raise ConfigError(msg) from None
+    return tuple(sorted(out))
+
+
+def _choose(
+    weights: Sequence[np.ndarray],
+    alphas: Sequence[float],
+    hist: np.ndarray,
+    packed_greedy: np.uint32,
+    epsilon: float,
+    rng: np.random.Generator,
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray]:
+    """Choose every synapse's action; ``(deltas, candidates, next_hist, explorer_counts)``.
+
+    Args:
+        weights: the synaptic arrays, in the order of the flat ``hist``.
+        alphas: step size of each array.
+        hist: flat uint8 history codes ``4 a_{t-2} + a_{t-1}`` of all synapses.
+        packed_greedy: greedy action of history code ``h`` in bits ``2h, 2h+1``.
+        epsilon: exploration probability.
+
+    ``explorer_counts[4 h + a]`` counts the synapses with history code ``h`` that
+    explored and drew action ``a``; every other synapse took the greedy action.
+    """
+    flat_w = [np.ascontiguousarray(w).reshape(-1) for w in weights]
+    bounds = np.cumsum([0] + [w.size for w in flat_w])
+    deltas = [np.empty_like(w) for w in flat_w]
+    cands = [np.empty_like(w) for w in flat_w]
+    n = hist.size
+    nxt = np.empty(n, dtype=np.uint8)
+    explored = np.zeros(64, dtype=np.int64)
+    m = min(_CHUNK, n)
+    act, b8 = np.empty(m, dtype=np.uint8), np.empty(m, dtype=np.uint8)
+    b32 = np.empty(m, dtype=np.uint32)
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        size = stop - start
+        h, a, t8, t32 = hist[start:stop], act[:size], b8[:size], b32[:size]
+        # greedy action: 2-bit field h of the packed table (shifts are cheap, gathers not)
+        np.add(h, h, out=t8)
+        np.right_shift(packed_greedy, t8, out=t32)
+        np.bitwise_and(t32, 3, out=a, casting="unsafe")
+        if epsilon > 0.0:
+            # Binomial count + uniform subset = an independent Bernoulli(epsilon) per
+            # synapse, at the cost of ~epsilon * n draws instead of n uniforms
+            idx = rng.choice(size, size=rng.binomial(size, epsilon), replace=False)
+            rand = rng.integers(0, 3, size=idx.size, dtype=np.uint8)
+            a[idx] = rand
+            explored += np.bincount(h[idx] * np.uint8(4) + rand, minlength=64)
+        # next history 4 a_{t-1} + a_t
+        np.bitwise_and(h, 3, out=t8)
+        np.multiply(t8, 4, out=t8)
+        np.bitwise_or(t8, a, out=nxt[start:stop])
+        # delta = (a - 1) * alpha: int8 view of the wrapped uint8 difference
+        np.subtract(a, 1, out=t8)
+        step = t8.view(np.int8)
+        for i in range(int(np.searchsorted(bounds, start, "right")) - 1, len(flat_w)):
+            if bounds[i] >= stop:
+                break
+            lo, hi = max(bounds[i], start), min(bounds[i + 1], stop)
+            if lo >= hi:  # an empty weight array
+                continue
+            d = deltas[i][lo - bounds[i] : hi - bounds[i]]
+            np.copyto(d, step[lo - start : hi - start], casting="unsafe")
+            np.multiply(d, alphas[i], out=d)
+            np.add(
+                flat_w[i][lo - bounds[i] : hi - bounds[i]],
+                d,
+                out=cands[i][lo - bounds[i] : hi - bounds[i]],
+            )
+    shapes = [np.shape(w) for w in weights]
+    return (
+        [d.reshape(s) for d, s in zip(deltas, shapes, strict=True)],
+        [c.reshape(s) for c, s in zip(cands, shapes, strict=True)],
+        nxt,
+        explored,
+    )
+
+
+class SynapticQ(LearningRule[SynapticQState]):
+    """Synapse-level epsilon-greedy Q-learning with one shared table.
+
+    Args:
+        alpha_s: synaptic step added to or subtracted from a weight (bias weights,
+            ``"bias->*"``, move by ``2 alpha_s`` as in the authors' code).
+        epsilon: probability that a synapse takes a uniformly random action (else
+            the greedy one; ties go to the first action, decrement, like Julia's
+            ``argmax`` in the authors' code).
+        mode: ``"static"`` (frozen table) or ``"adaptive"`` (Q-learning while training).
+        lr: Q-learning rate :math:`\\alpha` (adaptive mode).
+        gamma: discount :math:`\\gamma` (adaptive mode).
+        policy: the initial Q-table: a ``.npz`` path written by
+            :func:`spiking_synrl.policy.save_policy`, or an ``(81, 3)`` array. None
+            means the shipped default policy (static) or zeros (adaptive).
+        alpha_s_schedule: optional ``{step: alpha_s}`` switches, e.g. ``{100000: 5e-5}``
+            (from that 1-based step on); None keeps ``alpha_s``.
+
+    Examples:
+        >>> from spiking_synrl.testing import solve
+        >>> solve(SynapticQ(alpha_s=0.02), steps=300) < 0.05
+        True
+    """
+
+    name: ClassVar[str] = "synaptic-q"
+    requires: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(
+        self,
+        alpha_s: float = 5e-3,
+        epsilon: float = 0.1,
+        mode: str = "static",
+        lr: float = 0.01,
+        gamma: float = 0.9,
+        policy: str | os.PathLike[str] | np.ndarray | None = None,
+        alpha_s_schedule: Mapping[int, float] | Sequence[tuple[int, float]] | None = None,
+    ) -> None:
+        owner = type(self).__name__
+        self.alpha_s = check_float(alpha_s, "alpha_s", owner, low=0.0)
+        self.epsilon = check_float(epsilon, "epsilon", owner, low=0.0, high=1.0, closed="both")
+        self.mode = check_options(mode, "mode", owner, ("static", "adaptive"))
+        self.lr = check_float(lr, "lr", owner, low=0.0, high=1.0, closed="right")
+        self.gamma = check_float(gamma, "gamma", owner, low=0.0, high=1.0, closed="left")
+        self.policy = policy
+        self.alpha_s_schedule = alpha_s_schedule
+        self._schedule = _check_schedule(alpha_s_schedule, owner)
+        self._q0 = self._initial_table(policy, owner)
+
+    def _initial_table(self, policy: Any, owner: str) -> np.ndarray:
+        from spiking_synrl.policy import DEFAULT_POLICY_PATH, load_policy
+
+        if policy is None:
+            if self.mode == "adaptive":
+                return np.zeros((N_STATES, N_ACTIONS))
+            policy = DEFAULT_POLICY_PATH
+        if isinstance(policy, (str, os.PathLike)):
+            return load_policy(policy)[0]
+        return check_array(policy, "policy", owner, shape=(N_STATES, N_ACTIONS)).copy()
+
+    def alpha_at(self, step: int) -> float:
+        """The synaptic step used at 1-based step ``step`` (after schedule switches)."""
+        alpha = self.alpha_s
+        for switch, value in self._schedule:
+            if step >= switch:
+                alpha = value
+        return alpha
+
+    # -- the maths --------------------------------------------------------------
+    def _init(self, weights: dict[str, np.ndarray], rng: np.random.Generator) -> SynapticQState:
+        n_synapses = sum(int(np.size(weights[k])) for k in synapse_keys(weights))
+        hist = np.full(n_synapses, _INITIAL_HIST, dtype=np.uint8)
+        counts = np.zeros(9, dtype=np.int64)
+        counts[3 * NULL + NULL] = n_synapses
+        return SynapticQState(hist, counts, self._q0.copy(), R_NEUTRAL, R_NEUTRAL, None, 0)
+
+    def greedy_actions(self, state: SynapticQState) -> np.ndarray:
+        """``(3, 3)`` greedy action code per ``(a_{t-2}, a_{t-1})`` for the current rewards."""
+        start = state_index(state.r2, state.r1, 0, 0)
+        return np.argmax(state.q[start : start + 9], axis=1).reshape(3, 3)
+
+    def _ask(
+        self, state: SynapticQState, weights: Weights, rng: np.random.Generator
+    ) -> tuple[Proposal, SynapticQState]:
+        greedy = self.greedy_actions(state).reshape(-1)
+        packed = np.bitwise_or.reduce(greedy.astype(np.uint32) << _SHIFTS)
+        alpha = self.alpha_at(state.step + 1)
+        keys = synapse_keys(weights)
+        arrays = [np.asarray(weights[k]) for k in keys]
+        if sum(w.size for w in arrays) != state.hist.size:
+            raise ConfigError(
+                f"{type(self).__name__}: the weights have {sum(w.size for w in arrays)} "
+                f"synapses but the state was made for {state.hist.size}; call init first."
+            )
+        alphas = [2.0 * alpha if k.startswith("bias->") else alpha for k in keys]
+        deltas, cands, nxt, explored = _choose(
+            arrays, alphas, state.hist, packed, self.epsilon, rng
+        )
+        cand: dict[str, np.ndarray] = {**weights, **dict(zip(keys, cands, strict=True))}
+        delta = dict(zip(keys, deltas, strict=True))
+        # synapses per (a_2, a_1, a): greedy for all but the explorers
+        by_code = explored.reshape(16, 4)[_HCODES, :3]  # (9 histories, 3 actions)
+        counts = by_code.copy()
+        counts[np.arange(9), greedy] += state.counts - by_code.sum(axis=1)
+        private = {"delta": delta, "next_hist": nxt, "counts": counts.reshape(3, 3, 3)}
+        return Proposal((cand,), private={**private, "alpha_s": alpha}), state
+
+    def _tell(
+        self, state: SynapticQState, proposal: Proposal, evaluations: Sequence[Evaluation]
+    ) -> tuple[dict[str, np.ndarray], SynapticQState, dict[str, float]]:
+        loss = evaluations[0].mean_loss
+        counts = proposal.private["counts"]
+        q = state.q
+        if state.prev_loss is None:
+            reward = R_NEUTRAL  # nothing to compare with yet
+        else:
+            reward = R_POS if state.prev_loss > loss else R_NEG  # a tie is penalised
+            if self.mode == "adaptive":
+                q = q_update(q, counts, state.r2, state.r1, reward, self.lr, self.gamma)
+        new_state = SynapticQState(
+            hist=proposal.private["next_hist"],
+            counts=counts.sum(axis=0).reshape(-1),  # next history (a_{t-1}, a_t)
+            q=q,
+            r2=state.r1,
+            r1=reward,
+            prev_loss=loss,
+            step=state.step + 1,
+        )
+        per_action = counts.sum(axis=(0, 1)) / max(int(counts.sum()), 1)
+        metrics = {
+            "reward": float(reward - 1),
+            "frac_dec": float(per_action[DEC]),
+            "frac_null": float(per_action[NULL]),
+            "frac_inc": float(per_action[INC]),
+            "alpha_s": float(proposal.private["alpha_s"]),
+        }
+        return dict(proposal.private["delta"]), new_state, metrics
