@@ -18,7 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "net": "mlp",
     "rule": "synaptic-q",
     "seed": 0,
-    "steps": 1000,
+    "steps": 10000,
     "hidden": [32],
     "batch_size": None,
     "batch_refresh": 1,
@@ -42,6 +42,33 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
 
 #: (rule, task) -> overrides (rule_params, net_params, steps, batch_size, ...)
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    # tests/rules/test_synaptic_q.py, benchmarks/reproduce_synaptic_q.py
+    ("synaptic-q", "digits"): {
+        "net_params": {"activation": "relu", "init": "uniform", "init_scale": 0.1},
+        "rule_params": {"alpha_s": 0.01, "alpha_s_schedule": [[3000, 0.004]]}, "steps": 10000,
+    },
+    ("synaptic-q", "xor"): {"rule_params": {"alpha_s": 0.02}, "steps": 1000},
+    # tests/rules/test_weight_perturbation.py, test_dopamine.py, benchmarks/compare_dopamine_wp.py
+    ("weight-perturbation", "xor"): {"rule_params": {"sigma": 1e-3, "eta": 0.1}, "steps": 500},
+    ("dopamine", "xor"): {"rule_params": {"sigma": 1e-3, "eta0": 0.1}, "steps": 500},
+    ("weight-perturbation", "digits"): {"net_params": {"activation": "tanh"},
+                                        "rule_params": {"sigma": 1e-3, "eta": 0.03},
+                                        "steps": 20000},
+    ("dopamine", "digits"): {"net_params": {"activation": "tanh"},
+                             "rule_params": {"sigma": 1e-3, "eta0": 0.03, "beta": 0.1},
+                             "steps": 10000},
+    # tests/rules/test_node_perturbation.py, benchmarks/reproduce_anp_rnn.py
+    ("node-perturbation", "xor"): {"rule_params": {"eta": 0.2, "sigma": 0.01}, "steps": 1000},
+    ("anp", "xor"): {"rule_params": {"eta": 0.2, "sigma": 0.01}, "steps": 1000},
+    ("anp", "mackey-glass"): {"hidden": [500], "steps": 750, "batch_size": 4,
+                              "task_params": {"window": 50, "washout": 10},
+                              "rule_params": {"eta": 1e-2, "sigma": 1e-3}},
+    ("node-perturbation", "mackey-glass"): {"hidden": [500], "steps": 750, "batch_size": 4,
+                                            "task_params": {"window": 50, "washout": 10},
+                                            "rule_params": {"eta": 3e-3, "sigma": 1e-3}},
+    ("weight-perturbation", "mackey-glass"): {"hidden": [500], "steps": 750, "batch_size": 4,
+                                              "task_params": {"window": 50, "washout": 10},
+                                              "rule_params": {"eta": 1e-4, "sigma": 1e-3}},
     ("backprop", "xor"): {"rule_params": {"lr": 0.5}, "steps": 1000},
     ("backprop", "digits"): {"rule_params": {"lr": 0.1}, "steps": 1000},
     # benchmarks/reproduce_learned_feedback.py and tests/rules/test_learned_feedback.py
@@ -56,7 +83,9 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
         "hidden": [50, 20], "net_params": {"activation": "sigmoid"}, "batch_size": 32,
         "steps": 6000, "rule_params": {"lr": 2.0},
     },
-    ("bptt", "mackey-glass"): {"rule_params": {"lr": 0.003, "optimizer": "adam"}},
+    ("bptt", "mackey-glass"): {"hidden": [500], "steps": 750, "batch_size": 4,
+                               "task_params": {"window": 50, "washout": 10},
+                               "rule_params": {"lr": 3e-4, "optimizer": "adam"}},
     ("bptt", "copy"): {"rule_params": {"lr": 0.003, "optimizer": "adam"}},
     ("bptt", "seq-digits"): {"rule_params": {"lr": 0.003, "optimizer": "adam"}},
 }
