@@ -31,7 +31,6 @@ authors' golden table is :data:`GOLDEN_GREEDY` (from ``golden_pol2cy.jld2``, see
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import zipfile
@@ -148,7 +147,7 @@ def save_policy(
     Returns:
         The path written.
     """
-    from spiking_synrl.training.checkpoint import atomic_write_bytes, atomic_write_text
+    from spiking_synrl.training.checkpoint import atomic_write_npz, atomic_write_text
 
     path = Path(path)
     q = _check_table(q_table, repr(str(path)))
@@ -156,17 +155,13 @@ def save_policy(
         meta_text = json.dumps(metadata, sort_keys=True)
     except TypeError as err:
         raise ConfigError(f"The policy metadata must be JSON-serialisable: {err}") from None
-    buffer = io.BytesIO()
-    np.savez(buffer, q_table=q, metadata=np.array(meta_text))
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_npz(path, q_table=q, metadata=np.array(meta_text))
     readable = {
         **metadata,
         "greedy_table": format_greedy(q).splitlines(),
         "q_table_file": path.name,
     }
     atomic_write_text(path.with_suffix(".json"), json.dumps(readable, indent=2) + "\n")
-    for written in (path, path.with_suffix(".json")):
-        os.chmod(written, 0o644)  # the atomic writer's temp files are private (0600)
     return path
 
 

@@ -16,7 +16,6 @@ uninterrupted run with the same seed would have.
 from __future__ import annotations
 
 import copy
-import io
 import json
 import logging
 import os
@@ -42,15 +41,29 @@ from spiking_synrl.training import (
     Trainer,
     latest_checkpoint,
 )
-from spiking_synrl.training.checkpoint import atomic_write_bytes, atomic_write_text
+from spiking_synrl.training.checkpoint import atomic_write_npz, atomic_write_text
 from spiking_synrl.validation import check_int, check_name, check_options, did_you_mean
 
-__all__ = ["Run", "build_run", "evaluate_run", "load_weights", "resolve_config", "resume_run", "train_run"]
+__all__ = [
+    "Run",
+    "build_run",
+    "evaluate_run",
+    "load_weights",
+    "resolve_config",
+    "resume_run",
+    "train_run",
+]
 
 log = logging.getLogger(__name__)
 
-_INT_KEYS = {"steps": 0, "seed": 0, "batch_refresh": 1, "eval_every": 1, "checkpoint_every": 1,
-             "log_every": 1}
+_INT_KEYS = {
+    "steps": 0,
+    "seed": 0,
+    "batch_refresh": 1,
+    "eval_every": 1,
+    "checkpoint_every": 1,
+    "log_every": 1,
+}
 
 
 def resolve_config(user: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -98,8 +111,9 @@ def resolve_config(user: dict[str, Any] | None = None) -> dict[str, Any]:
     if stop is not None:
         if not isinstance(stop, dict):
             raise ConfigError(f"The 'early_stop' parameter must be a table. Got {stop!r}.")
-        check_options(stop.get("mode", "min"), "early_stop.mode", "the run configuration",
-                      ("min", "max"))
+        check_options(
+            stop.get("mode", "min"), "early_stop.mode", "the run configuration", ("min", "max")
+        )
     return config
 
 
@@ -132,16 +146,19 @@ def _trainer(run: Run, out: Path | None, progress: bool) -> Trainer:
         callbacks.append(JSONLLogger(out / "metrics.jsonl", every=cfg["log_every"]))
         callbacks.append(Checkpointer(out / "checkpoints", every=cfg["checkpoint_every"]))
     return Trainer(
-        run.rule, run.substrate, run.task,
-        seed=cfg["seed"], batch_size=cfg["batch_size"], batch_refresh=cfg["batch_refresh"],
-        eval_every=cfg["eval_every"], callbacks=callbacks,
+        run.rule,
+        run.substrate,
+        run.task,
+        seed=cfg["seed"],
+        batch_size=cfg["batch_size"],
+        batch_refresh=cfg["batch_refresh"],
+        eval_every=cfg["eval_every"],
+        callbacks=callbacks,
     )
 
 
 def _save_weights(path: Path, weights: dict[str, np.ndarray]) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, **{k.replace("->", "__to__"): v for k, v in weights.items()})
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_npz(path, **{k.replace("->", "__to__"): v for k, v in weights.items()})
 
 
 def load_weights(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -153,7 +170,9 @@ def load_weights(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         raise CheckpointError(f"Weights file {str(path)!r} is unreadable: {err}") from err
 
 
-def _finish(run: Run, out: Path | None, trainer: Trainer, history: History, t0: float) -> dict[str, Any]:
+def _finish(
+    run: Run, out: Path | None, trainer: Trainer, history: History, t0: float
+) -> dict[str, Any]:
     state = history.state
     assert state is not None  # internal: fit always sets it
     result = {
@@ -176,8 +195,11 @@ def _finish(run: Run, out: Path | None, trainer: Trainer, history: History, t0: 
 
 
 def train_run(
-    config: dict[str, Any], out: str | os.PathLike[str] | None = None, *,
-    progress: bool = True, overwrite: bool = False,
+    config: dict[str, Any],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    progress: bool = True,
+    overwrite: bool = False,
 ) -> tuple[dict[str, Any], History]:
     """Train a resolved configuration; with ``out``, into a run directory.
 

@@ -31,6 +31,7 @@ from spiking_synrl.training.step import TrainState
 
 __all__ = [
     "atomic_write_bytes",
+    "atomic_write_npz",
     "atomic_write_text",
     "latest_checkpoint",
     "list_checkpoints",
@@ -40,6 +41,8 @@ __all__ = [
 
 _ALLOWED_MODULES = ("spiking_synrl", "networks")
 _NAME = re.compile(r"^ckpt-(\d{8})\.npz$")
+_UMASK = os.umask(0)  # read once (setting it is process-wide), then restored
+os.umask(_UMASK)
 
 
 # -- atomic file writes ---------------------------------------------------------
@@ -60,6 +63,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -69,6 +74,15 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
+    """``np.savez`` of ``arrays`` to ``path``, written atomically."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -140,8 +154,6 @@ def save_checkpoint(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``state`` and the generator state to ``path`` atomically."""
-    import io
-
     arrays: list[np.ndarray] = []
     structure = {
         "weights": _encode(dict(state.weights), arrays),
@@ -156,10 +168,8 @@ def save_checkpoint(
         "checksum": _checksum(arrays),
         "extra": extra or {},
     }
-    buffer = io.BytesIO()
     payload = {f"a{i}": a for i, a in enumerate(arrays)}
-    np.savez(buffer, meta=np.array(json.dumps(meta)), **payload)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_npz(path, meta=np.array(json.dumps(meta)), **payload)
     return Path(path)
 
 
