@@ -64,5 +64,10 @@ def make_network(name: str, task: Any, hidden: Any = (32,), **params: Any) -> Su
             f"{key!r} network is plain numpy. Got device={params['device']!r}."
         )
     if cls is not None:
-        check_kwargs(cls.__init__, params, f"The {key!r} network", ("n_inputs", "n_outputs", "hidden", "n_hidden"))
+        check_kwargs(
+            cls.__init__,
+            params,
+            f"The {key!r} network",
+            ("n_inputs", "n_outputs", "hidden", "n_hidden"),
+        )
     return build(task, hidden, **params)

@@ -135,7 +135,8 @@ from spiking_synrl.errors import (
     WeightSpecError,
 )
 from spiking_synrl.substrates.base import Substrate, broadcast_noise
-from spiking_synrl.substrates.mlp import layer_names
+from spiking_synrl.substrates.mlp import feedforward_shapes, layer_names
+from spiking_synrl.substrates.rnn import recurrent_shapes
 from spiking_synrl.types import Forward, NoiseSite, Weights, WeightSpec
 from spiking_synrl.validation import (
     check_bool,
@@ -946,12 +947,7 @@ class BrianFeedForward(BrianSubstrate):
         self.sizes = dict(
             zip(self.layers, (self.n_inputs, *self.hidden, self.n_outputs), strict=True)
         )
-        shapes: dict[str, tuple[int, ...]] = {}
-        for pre, post in zip(self.layers[:-1], self.layers[1:], strict=True):
-            shapes[f"{pre}->{post}"] = (self.sizes[pre], self.sizes[post])
-            if self.bias:
-                shapes[f"bias->{post}"] = (self.sizes[post],)
-        self.weight_spec = WeightSpec(shapes)
+        self.weight_spec = WeightSpec(feedforward_shapes(self.layers, self.sizes, self.bias))
         self.capabilities = frozenset({"node_noise", "traces"})
         # spike count -> activity (mean current per unit weight), see module docstring
         self.act_per_spike = self.w_scale * self.tau_m_ms / self.duration_ms
@@ -1254,15 +1250,7 @@ class BrianRecurrent(BrianSubstrate):
         self.trace_tau_ms = check_float(trace_tau_ms, "trace_tau_ms", owner, low=0.0)
         self.rec_gain = check_float(rec_gain, "rec_gain", owner, low=0.0, closed="left")
         n_in, h, n_out = self.n_inputs, self.n_hidden, self.n_outputs
-        shapes: dict[str, tuple[int, ...]] = {
-            "in->hid": (n_in, h),
-            "hid->hid": (h, h),
-            "hid->out": (h, n_out),
-        }
-        if self.bias:
-            shapes["bias->hid"] = (h,)
-            shapes["bias->out"] = (n_out,)
-        self.weight_spec = WeightSpec(shapes)
+        self.weight_spec = WeightSpec(recurrent_shapes(n_in, h, n_out, self.bias))
         self.sizes = {"in": n_in, "hid": h, "out": n_out}
         self.capabilities = frozenset({"node_noise", "traces", "sequence"})
 

@@ -37,7 +37,7 @@ from spiking_synrl.substrates.base import ACTIVATIONS, Substrate, broadcast_nois
 from spiking_synrl.types import Forward, NoiseSite, WeightSpec, Weights
 from spiking_synrl.validation import check_bool, check_float, check_int, check_options
 
-__all__ = ["MLP", "layer_names"]
+__all__ = ["MLP", "feedforward_shapes", "layer_names"]
 
 
 def layer_names(n_hidden_layers: int) -> list[str]:
@@ -45,6 +45,18 @@ def layer_names(n_hidden_layers: int) -> list[str]:
     if n_hidden_layers == 1:
         return ["in", "hid", "out"]
     return ["in", *[f"hid{i + 1}" for i in range(n_hidden_layers)], "out"]
+
+
+def feedforward_shapes(
+    layers: list[str], sizes: dict[str, int], bias: bool
+) -> dict[str, tuple[int, ...]]:
+    """Weight shapes of a layered net: ``"<pre>-><post>"`` and, with bias, ``"bias-><post>"``."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for pre, post in zip(layers[:-1], layers[1:], strict=True):
+        shapes[f"{pre}->{post}"] = (sizes[pre], sizes[post])
+        if bias:
+            shapes[f"bias->{post}"] = (sizes[post],)
+    return shapes
 
 
 class MLP(Substrate):
@@ -106,12 +118,7 @@ class MLP(Substrate):
         self.sizes = dict(
             zip(self.layers, (self.n_inputs, *self.hidden, self.n_outputs), strict=True)
         )
-        shapes: dict[str, tuple[int, ...]] = {}
-        for pre, post in zip(self.layers[:-1], self.layers[1:], strict=True):
-            shapes[f"{pre}->{post}"] = (self.sizes[pre], self.sizes[post])
-            if self.bias:
-                shapes[f"bias->{post}"] = (self.sizes[post],)
-        self.weight_spec = WeightSpec(shapes)
+        self.weight_spec = WeightSpec(feedforward_shapes(self.layers, self.sizes, self.bias))
         self.capabilities = frozenset({"grads", "node_noise", "traces", "feedback"})
 
     # -- structure ------------------------------------------------------------

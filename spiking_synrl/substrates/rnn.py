@@ -42,7 +42,22 @@ from spiking_synrl.substrates.base import Substrate, broadcast_noise
 from spiking_synrl.types import Forward, NoiseSite, WeightSpec, Weights
 from spiking_synrl.validation import check_bool, check_float, check_int
 
-__all__ = ["RNN"]
+__all__ = ["RNN", "recurrent_shapes"]
+
+
+def recurrent_shapes(
+    n_in: int, n_hidden: int, n_out: int, bias: bool
+) -> dict[str, tuple[int, ...]]:
+    """Synaptic weight shapes of a one-layer recurrent net (without decorrelation)."""
+    shapes: dict[str, tuple[int, ...]] = {
+        "in->hid": (n_in, n_hidden),
+        "hid->hid": (n_hidden, n_hidden),
+        "hid->out": (n_hidden, n_out),
+    }
+    if bias:
+        shapes["bias->hid"] = (n_hidden,)
+        shapes["bias->out"] = (n_out,)
+    return shapes
 
 
 class RNN(Substrate):
@@ -86,14 +101,7 @@ class RNN(Substrate):
         self.input_decorrelation = check_bool(input_decorrelation, "input_decorrelation", owner)
         self.rec_gain = check_float(rec_gain, "rec_gain", owner, low=0.0, closed="left")
         n_in, h, n_out = self.n_inputs, self.n_hidden, self.n_outputs
-        shapes: dict[str, tuple[int, ...]] = {
-            "in->hid": (n_in, h),
-            "hid->hid": (h, h),
-            "hid->out": (h, n_out),
-        }
-        if self.bias:
-            shapes["bias->hid"] = (h,)
-            shapes["bias->out"] = (n_out,)
+        shapes = recurrent_shapes(n_in, h, n_out, self.bias)
         if self.input_decorrelation:
             shapes["decor:in"] = (n_in, n_in)
         if self.decorrelation:
