@@ -3,7 +3,8 @@
 For each rule, one step = ``ask`` + ``tell`` (with a fake :class:`Evaluation` whose
 loss we set) + ``apply_updates``, on one 1000 x 1000 weight matrix (10^6
 synapses). The reference is a plain numpy ``w += step`` over the same arrays.
-Prints a markdown table: median step time, its ratio to the reference (target
+Prints a markdown table: best-of-R thread CPU time of a step (the minimum is the
+figure least disturbed by other processes), its ratio to the reference (target
 <= 5x for SynapticQ), and bytes of per-synapse rule state (target <= 4).
 
 Run: ``python benchmarks/bench_rules.py [--quick] [--synapses N] [--repeats R]``.
@@ -39,14 +40,14 @@ def _shape(n: int) -> tuple[int, int]:
 _clock = time.thread_time
 
 
-def _median_ms(fn: Callable[[], Any], repeats: int) -> float:
+def _best_ms(fn: Callable[[], Any], repeats: int) -> float:
     fn()  # warm-up (allocator, caches)
     times = []
     for _ in range(repeats):
         t0 = _clock()
         fn()
         times.append(_clock() - t0)
-    return 1e3 * float(np.median(times))
+    return 1e3 * float(np.min(times))
 
 
 def per_synapse_bytes(state: Any, n_synapses: int) -> float:
@@ -74,7 +75,7 @@ def reference_ms(n: int, repeats: int) -> float:
     rng = np.random.default_rng(0)
     w = rng.standard_normal(_shape(n))
     step = rng.standard_normal(_shape(n)) * 1e-4
-    return _median_ms(lambda: w.__iadd__(step), repeats)
+    return _best_ms(lambda: w.__iadd__(step), repeats)
 
 
 def bench_synaptic_q(n: int, repeats: int) -> dict[str, Any]:
@@ -94,7 +95,7 @@ def bench_synaptic_q(n: int, repeats: int) -> dict[str, Any]:
         updates, box["s"], _ = rule.tell(state, proposal, [ev])
         box["w"] = apply_updates(box["w"], updates)
 
-    ms = _median_ms(step, repeats)
+    ms = _best_ms(step, repeats)
     return {
         "rule": "synaptic-q (adaptive)",
         "ms": ms,
@@ -103,21 +104,16 @@ def bench_synaptic_q(n: int, repeats: int) -> dict[str, Any]:
 
 
 def bench_contract_floor(n: int, repeats: int) -> dict[str, Any]:
-    """What any rule returning a dense update pays: fresh update + candidate + apply."""
+    """What any rule returning a dense update pays: a fresh update array + apply."""
     rng = np.random.default_rng(0)
     box = {"w": {"in->out": rng.uniform(-0.1, 0.1, _shape(n))}}
 
     def step() -> None:
-        w = box["w"]["in->out"]
-        delta = np.full_like(w, 1e-4)  # the update array (fresh, as a rule returns it)
-        candidate = w + delta  # the proposal to evaluate
-        del candidate
-        if not np.all(np.isfinite(delta)):  # LearningRule.tell's check
-            raise FloatingPointError
+        delta = np.full_like(box["w"]["in->out"], 1e-4)  # fresh, as a rule returns it
         box["w"] = apply_updates(box["w"], {"in->out": delta})
 
-    ms = _median_ms(step, repeats)
-    return {"rule": "floor: fresh update + candidate + apply", "ms": ms, "state_bytes": 0.0}
+    ms = _best_ms(step, repeats)
+    return {"rule": "floor: fresh update array + apply", "ms": ms, "state_bytes": 0.0}
 
 
 BENCHES: list[Callable[[int, int], dict[str, Any]]] = [bench_contract_floor, bench_synaptic_q]
@@ -133,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = 10 if args.quick else args.repeats
     n = args.synapses
     ref = reference_ms(n, repeats)
-    print(f"## One rule step on {n:,} synapses (median thread CPU time of {repeats})\n")
+    print(f"## One rule step on {n:,} synapses (best thread CPU time of {repeats})\n")
     print(
         "| rule | step, CPU ms | `w += step`, CPU ms | ratio (target <= 5) "
         "| state bytes/synapse (target <= 4) |"

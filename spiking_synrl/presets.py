@@ -2,15 +2,18 @@
 
 A run's configuration is resolved in layers, later ones winning:
 :data:`DEFAULTS` < :data:`TASK_DEFAULTS` ``[task]`` < :data:`PRESETS`
-``[(rule, task)]`` < the config file < command-line flags. Every preset here was
-found by the tuning runs recorded in ``benchmarks/`` and is exercised by a test.
+``[(rule, task)]`` < the config file < command-line flags. Spiking networks
+(``net = "snn"``) have their own layers, :data:`SNN_TASK_DEFAULTS` and
+:data:`SNN_PRESETS`, in place of the rate-network ones: their rules need other
+step sizes. Every preset here was found by the tuning runs recorded in
+``benchmarks/`` or the learning tests, and is exercised by a test.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEFAULTS", "PRESETS", "TASK_DEFAULTS", "preset"]
+__all__ = ["DEFAULTS", "PRESETS", "SNN_PRESETS", "SNN_TASK_DEFAULTS", "TASK_DEFAULTS", "preset"]
 
 #: the main job of ``synrl train`` with no arguments: a small task, about a minute
 DEFAULTS: dict[str, Any] = {
@@ -25,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "eval_every": 100,
     "checkpoint_every": 1000,
     "log_every": 1,
+    "eval_workers": 1,
     "task_params": {},
     "net_params": {},
     "rule_params": {},
@@ -91,12 +95,51 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def preset(rule: str, task: str) -> dict[str, Any]:
-    """Merged task defaults and (rule, task) preset (copies, safe to modify)."""
+#: LIF feed-forward settings of tests/substrates/test_snn_learning.py (XOR) and
+#: benchmarks/snn_digits.py (digits); recurrent ones of the Mackey-Glass test
+_SNN_XOR_NET = {"max_rate_hz": 300.0, "duration_ms": 100.0, "output_rate_hz": 100.0,
+                "output_baseline_hz": 50.0, "bias_init": 1.0, "init_gain": 2.0}
+_SNN_DIGITS_NET = {"max_rate_hz": 200.0, "duration_ms": 100.0, "bias_init": 1.0,
+                   "init_gain": 1.0}
+_SNN_MG_NET = {"bias_init": 0.9, "init_gain": 10.0, "rec_gain": 1.0, "trace_tau_ms": 200.0}
+
+SNN_TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "xor": {"hidden": [16], "steps": 400, "eval_every": 20, "checkpoint_every": 100,
+            "task_params": {"repeats": 4}, "net_params": _SNN_XOR_NET},
+    "digits": {"hidden": [32], "steps": 1500, "batch_size": 64, "eval_every": 250,
+               "checkpoint_every": 250, "net_params": _SNN_DIGITS_NET},
+    "mackey-glass": {"hidden": [64], "steps": 1000, "batch_size": 8, "eval_every": 100,
+                     "checkpoint_every": 250, "net_params": _SNN_MG_NET},
+}
+
+SNN_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    ("weight-perturbation", "xor"): {"rule_params": {"sigma": 0.3, "eta": 0.2,
+                                                     "antithetic": True}},
+    ("node-perturbation", "xor"): {"rule_params": {"sigma": 0.3, "eta": 0.1}},
+    ("dopamine", "xor"): {"steps": 600, "rule_params": {"sigma": 0.3, "eta0": 0.3,
+                                                        "beta": 0.05, "cap": False}},
+    ("synaptic-q", "xor"): {"steps": 1500, "rule_params": {"alpha_s": 0.05, "policy": "golden"}},
+    ("node-perturbation", "digits"): {"rule_params": {"sigma": 0.3, "eta": 0.01,
+                                                      "optimizer": "adam"}},
+    ("node-perturbation", "mackey-glass"): {"rule_params": {"sigma": 0.02, "eta": 0.005,
+                                                            "optimizer": "adam"}},
+}
+
+
+def preset(rule: str, task: str, net: str | None = None) -> dict[str, Any]:
+    """Merged task defaults and (rule, task) preset for ``net`` (copies, safe to modify).
+
+    ``net=None`` means the task's default network; ``"snn"`` takes the spiking layers.
+    """
     import copy
 
-    out = copy.deepcopy(TASK_DEFAULTS.get(task, {}))
-    for key, value in copy.deepcopy(PRESETS.get((rule, task), {})).items():
+    if net == "snn":
+        out = {"net": "snn", **copy.deepcopy(SNN_TASK_DEFAULTS.get(task, {}))}
+        presets = SNN_PRESETS
+    else:
+        out = copy.deepcopy(TASK_DEFAULTS.get(task, {}))
+        presets = PRESETS
+    for key, value in copy.deepcopy(presets.get((rule, task), {})).items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = {**out[key], **value}
         else:

@@ -54,10 +54,14 @@ class LearningRule(Generic[S]):
         name: registry name (kebab-case), e.g. ``"weight-perturbation"``.
         requires: substrate capabilities the rule needs (``"grads"``,
             ``"node_noise"``, ``"traces"``, ``"feedback"``, ``"sequence"``).
+        finite_updates: True when every update is finite by construction (a
+            validated step size times a small integer), so ``tell`` skips its
+            O(n_synapses) finiteness check of the updates.
     """
 
     name: ClassVar[str] = "rule"
     requires: ClassVar[frozenset[Capability]] = frozenset()
+    finite_updates: ClassVar[bool] = False
 
     # -- hyperparameters (sklearn style: __init__ stores validated arguments) --
     def get_params(self) -> dict[str, Any]:
@@ -99,7 +103,7 @@ class LearningRule(Generic[S]):
             if not np.all(np.isfinite(ev.loss)):
                 raise NonFiniteLossError(f"{type(self).__name__}: non-finite loss evaluated")
         updates, state, metrics = self._tell(state, proposal, evaluations)
-        for k, u in updates.items():
+        for k, u in () if self.finite_updates else updates.items():
             if not np.all(np.isfinite(u)):
                 raise NonFiniteLossError(
                     f"{type(self).__name__}: non-finite update for weight {k!r}"

@@ -35,8 +35,12 @@ symbol                      code              meaning
 ==========================  ================  ===========================================
 
 Every synapse starts with the null action as its history and the rewards start
-"neutral", as in the authors' code; the first step has no previous loss, so its
-reward is neutral too and adaptive mode skips that step's Q-update.
+"neutral", as in the authors' code. One step of the rule is one turn of the
+authors' loop: evaluate the *current* weights (the proposal's only candidate is
+the weights themselves), turn the loss change into the reward of the action
+applied last, update the table, then choose and return the next action as the
+weight update. The first step only measures the initial loss: it has no action to
+reward, so adaptive mode skips its Q-update and its reward counts as neutral.
 
 *Static* mode uses a frozen table (by default the policy shipped with the package,
 learned with :func:`spiking_synrl.policy.learn_policy`); *adaptive* mode keeps
@@ -52,9 +56,11 @@ one pair's next state is another pair's state; ours does not depend on the order
 in which synapses are visited.) The count
 :math:`n` per :math:`(s, a)` follows from the number of synapses per history
 (kept in the state) and the few explorers, so no pass over the synapses is needed.
-Explorers are drawn as a Binomial(:math:`n, \epsilon`) number of distinct
-uniform positions, the same law as one Bernoulli(:math:`\epsilon`) per synapse at
-the cost of :math:`\epsilon n` draws instead of :math:`n`.
+Explorers are drawn by Poissonisation (see ``_draw_explorers``): the same law as
+one Bernoulli(:math:`\epsilon`) per synapse, at the cost of about
+:math:`\epsilon n` draws instead of :math:`n`. Who explores, and
+with which action, does not depend on the reward, so ``ask`` draws it (``tell``
+takes no generator) and ``tell`` fills in the greedy actions of everyone else.
 
 Reference: A. Bhargava, M. R. Rezaei, M. Lankarany, "Gradient-free neural network
 training via synaptic-level reinforcement learning", AppliedMath 2(2):185-195
@@ -92,9 +98,10 @@ N_STATES, N_ACTIONS = 81, 3
 _HCODES = np.array([4 * a2 + a1 for a2 in range(3) for a1 in range(3)], dtype=np.uint8)
 _SHIFTS = 2 * _HCODES.astype(np.uint32)
 _INITIAL_HIST = 4 * NULL + NULL
-_A2, _A1, _A = np.indices((3, 3, 3))  # (a_{t-2}, a_{t-1}, a_t) of each count
 #: synapses processed per block: keeps the temporaries in cache
 _CHUNK = 1 << 16
+_MOD3 = np.array([0, 1, 2, 0, 1], dtype=np.uint8)  # x mod 3 for x in 0..4
+_A2, _A1, _A = np.indices((3, 3, 3))  # (a_{t-2}, a_{t-1}, a_t) of each count
 
 
 def state_index(r2: int, r1: int, a2: int, a1: int) -> int:
@@ -110,13 +117,18 @@ class SynapticQState:
     """Everything SynapticQ changes while training.
 
     Attributes:
-        hist: one uint8 per synapse, ``4 a_{t-2} + a_{t-1}``, all synaptic keys
+        hist: one uint8 per synapse, ``4 a_{t-1} + a_t``: its last two actions, the
+            latest (``a_t``) applied but not yet rewarded. All synaptic keys are
             concatenated in sorted-key order (C order within a key).
-        counts: ``(9,)`` number of synapses (all keys) per history ``3 a_2 + a_1``.
+        counts: ``(3, 3, 3)`` number of synapses (all keys) per
+            ``(a_{t-2}, a_{t-1}, a_t)``: the latest action and the history it was
+            chosen from, all :func:`q_update` needs once its reward is known;
+            ``counts.sum(axis=0)`` counts the synapses per history code.
         q: ``(81, 3)`` the shared Q-table.
-        r2: reward code of step ``t-2`` (0, 1, 2 = -1, neutral, +1).
-        r1: reward code of step ``t-1``.
-        prev_loss: the last evaluated loss (None before the first step).
+        r2: reward code of the step before ``r1`` (0, 1, 2 = -1, neutral, +1).
+        r1: reward code of the last rewarded step; ``(r2, r1)`` is the reward part
+            of the state in which the latest action was chosen.
+        prev_loss: the loss of the last evaluated weights (None before the first step).
         step: number of completed steps.
     """
 
@@ -185,79 +197,102 @@ def _check_schedule(value: Any, owner: str) -> tuple[tuple[int, float], ...]:
     return tuple(sorted(out))
 
 
+def _draw_deviators(
+    hist: np.ndarray, epsilon: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The synapses that leave their greedy action this step: ``(pos, bit, bounds, by_code)``.
+
+    An explorer draws its action uniformly, so with probability 1/3 it takes the
+    greedy action anyway and cannot be told from a greedy synapse. The same law
+    is therefore: each synapse independently *deviates* with probability
+    ``2 epsilon / 3`` and then takes one of its two non-greedy actions,
+    ``(greedy + 1 + bit) mod 3`` with a fair ``bit``. Deviators are drawn block by
+    block as a Binomial number of distinct uniform positions (the law of one
+    Bernoulli per synapse, at the cost of ~``2 epsilon n / 3`` draws instead of
+    ``n``). None of this depends on the reward, so ``ask`` draws it (``tell``
+    takes no generator) and ``tell`` fills in the actions once the greedy ones
+    are known.
+
+    Returns:
+        pos: int64 flat positions, increasing by block; bit: uint8 (0 or 1);
+        bounds: the slice of ``pos`` of each block of :data:`_CHUNK` synapses;
+        by_code: ``by_code[2 h + bit]`` deviators with history code ``h``.
+    """
+    n = hist.size
+    p = 2.0 * epsilon / 3.0
+    bounds = np.zeros(-(-n // _CHUNK) + 1, dtype=np.int64)
+    if p == 0.0 or n == 0:
+        return np.empty(0, np.int64), np.empty(0, np.uint8), bounds, np.zeros(32, np.int64)
+    pos = []
+    for b, start in enumerate(range(0, n, _CHUNK)):
+        size = min(_CHUNK, n - start)
+        idx = rng.choice(size, size=rng.binomial(size, p), replace=False)
+        pos.append(idx + start)
+        bounds[b + 1] = bounds[b] + idx.size
+    pos_all = np.concatenate(pos)
+    bit = rng.integers(0, 2, size=pos_all.size, dtype=np.uint8)
+    by_code = np.bincount(hist[pos_all] * np.uint8(2) + bit, minlength=32)
+    return pos_all, bit, bounds, by_code
+
+
 def _choose(
-    weights: Sequence[np.ndarray],
+    shapes: Sequence[tuple[int, ...]],
     alphas: Sequence[float],
     hist: np.ndarray,
-    packed_greedy: np.uint32,
-    epsilon: float,
-    rng: np.random.Generator,
-) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray]:
-    """Choose every synapse's action; ``(deltas, candidates, next_hist, explorer_counts)``.
+    greedy: np.ndarray,
+    deviators: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every synapse's next action as a weight step: ``(deltas, next_hist)``.
 
     Args:
-        weights: the synaptic arrays, in the order of the flat ``hist``.
+        shapes: shapes of the synaptic arrays, in the order of the flat ``hist``.
         alphas: step size of each array.
-        hist: flat uint8 history codes ``4 a_{t-2} + a_{t-1}`` of all synapses.
-        packed_greedy: greedy action of history code ``h`` in bits ``2h, 2h+1``.
-        epsilon: exploration probability.
+        hist: flat uint8 history codes ``4 a_{t-1} + a_t`` of all synapses.
+        greedy: ``(9,)`` greedy action per history, rows ``3 a_{t-1} + a_t``.
+        deviators: ``(pos, bit, bounds)`` from :func:`_draw_deviators`.
 
-    ``explorer_counts[4 h + a]`` counts the synapses with history code ``h`` that
-    explored and drew action ``a``; every other synapse took the greedy action.
+    Works block by block so that the uint8/uint32 temporaries stay in cache; the
+    only full-size writes are the float steps and the next history.
     """
-    flat_w = [np.ascontiguousarray(w).reshape(-1) for w in weights]
-    bounds = np.cumsum([0] + [w.size for w in flat_w])
-    deltas = [np.empty_like(w) for w in flat_w]
-    cands = [np.empty_like(w) for w in flat_w]
+    pos, bit, ex_bounds = deviators
+    # greedy action of history code h in bits 2h, 2h+1
+    packed = np.bitwise_or.reduce(greedy.astype(np.uint32) << _SHIFTS)
+    shift = bit + np.uint8(1)  # a deviator takes (greedy + shift) mod 3
+    sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
+    bounds = np.cumsum([0] + sizes)
+    flat = np.empty(int(bounds[-1]))
     n = hist.size
     nxt = np.empty(n, dtype=np.uint8)
-    explored = np.zeros(64, dtype=np.int64)
     m = min(_CHUNK, n)
     act, b8 = np.empty(m, dtype=np.uint8), np.empty(m, dtype=np.uint8)
     b32 = np.empty(m, dtype=np.uint32)
-    for start in range(0, n, _CHUNK):
+    for block, start in enumerate(range(0, n, _CHUNK)):
         stop = min(start + _CHUNK, n)
         size = stop - start
         h, a, t8, t32 = hist[start:stop], act[:size], b8[:size], b32[:size]
         # greedy action: 2-bit field h of the packed table (shifts are cheap, gathers not)
         np.add(h, h, out=t8)
-        np.right_shift(packed_greedy, t8, out=t32)
+        np.right_shift(packed, t8, out=t32)
         np.bitwise_and(t32, 3, out=a, casting="unsafe")
-        if epsilon > 0.0:
-            # Binomial count + uniform subset = an independent Bernoulli(epsilon) per
-            # synapse, at the cost of ~epsilon * n draws instead of n uniforms
-            idx = rng.choice(size, size=rng.binomial(size, epsilon), replace=False)
-            rand = rng.integers(0, 3, size=idx.size, dtype=np.uint8)
-            a[idx] = rand
-            explored += np.bincount(h[idx] * np.uint8(4) + rand, minlength=64)
-        # next history 4 a_{t-1} + a_t
+        dev = slice(ex_bounds[block], ex_bounds[block + 1])
+        if dev.start < dev.stop:
+            local = pos[dev] - start
+            a[local] = _MOD3[a[local] + shift[dev]]
+        # next history 4 a_t + a_{t+1}
         np.bitwise_and(h, 3, out=t8)
-        np.multiply(t8, 4, out=t8)
+        np.left_shift(t8, 2, out=t8)
         np.bitwise_or(t8, a, out=nxt[start:stop])
-        # delta = (a - 1) * alpha: int8 view of the wrapped uint8 difference
+        # delta = (a - 1) * alpha: int8 view of the wrapped uint8 difference, cast to
+        # float inside the multiply (no separate conversion pass)
         np.subtract(a, 1, out=t8)
         step = t8.view(np.int8)
-        for i in range(int(np.searchsorted(bounds, start, "right")) - 1, len(flat_w)):
+        for i in range(int(np.searchsorted(bounds, start, "right")) - 1, len(sizes)):
             if bounds[i] >= stop:
                 break
             lo, hi = max(bounds[i], start), min(bounds[i + 1], stop)
-            if lo >= hi:  # an empty weight array
-                continue
-            d = deltas[i][lo - bounds[i] : hi - bounds[i]]
-            np.copyto(d, step[lo - start : hi - start], casting="unsafe")
-            np.multiply(d, alphas[i], out=d)
-            np.add(
-                flat_w[i][lo - bounds[i] : hi - bounds[i]],
-                d,
-                out=cands[i][lo - bounds[i] : hi - bounds[i]],
-            )
-    shapes = [np.shape(w) for w in weights]
-    return (
-        [d.reshape(s) for d, s in zip(deltas, shapes, strict=True)],
-        [c.reshape(s) for c, s in zip(cands, shapes, strict=True)],
-        nxt,
-        explored,
-    )
+            np.multiply(step[lo - start : hi - start], alphas[i], out=flat[lo:hi])
+    views = [flat[lo:hi].reshape(s) for lo, hi, s in zip(bounds[:-1], bounds[1:], shapes)]
+    return views, nxt
 
 
 class SynapticQ(LearningRule[SynapticQState]):
@@ -273,8 +308,10 @@ class SynapticQ(LearningRule[SynapticQState]):
         lr: Q-learning rate :math:`\\alpha` (adaptive mode).
         gamma: discount :math:`\\gamma` (adaptive mode).
         policy: the initial Q-table: a ``.npz`` path written by
-            :func:`spiking_synrl.policy.save_policy`, or an ``(81, 3)`` array. None
-            means the shipped default policy (static) or zeros (adaptive).
+            :func:`spiking_synrl.policy.save_policy`, ``"golden"`` (the authors'
+            published greedy table, :data:`spiking_synrl.policy.GOLDEN_GREEDY`), or
+            an ``(81, 3)`` array. None means the shipped default policy (static) or
+            zeros (adaptive).
         alpha_s_schedule: optional ``{step: alpha_s}`` switches, e.g. ``{100000: 5e-5}``
             (from that 1-based step on); None keeps ``alpha_s``.
 
@@ -286,6 +323,7 @@ class SynapticQ(LearningRule[SynapticQState]):
 
     name: ClassVar[str] = "synaptic-q"
     requires: ClassVar[frozenset[Capability]] = frozenset()
+    finite_updates: ClassVar[bool] = True  # +-alpha_s or 0, alpha_s checked finite
 
     def __init__(
         self,
@@ -309,12 +347,19 @@ class SynapticQ(LearningRule[SynapticQState]):
         self._q0 = self._initial_table(policy, owner)
 
     def _initial_table(self, policy: Any, owner: str) -> np.ndarray:
-        from spiking_synrl.policy import DEFAULT_POLICY_PATH, load_policy
+        from spiking_synrl.policy import (
+            DEFAULT_POLICY_PATH,
+            GOLDEN_GREEDY,
+            load_policy,
+            table_from_greedy,
+        )
 
         if policy is None:
             if self.mode == "adaptive":
                 return np.zeros((N_STATES, N_ACTIONS))
             policy = DEFAULT_POLICY_PATH
+        if isinstance(policy, str) and policy == "golden":
+            return table_from_greedy(GOLDEN_GREEDY)
         if isinstance(policy, (str, os.PathLike)):
             return load_policy(policy)[0]
         return check_array(policy, "policy", owner, shape=(N_STATES, N_ACTIONS)).copy()
@@ -331,59 +376,66 @@ class SynapticQ(LearningRule[SynapticQState]):
     def _init(self, weights: dict[str, np.ndarray], rng: np.random.Generator) -> SynapticQState:
         n_synapses = sum(int(np.size(weights[k])) for k in synapse_keys(weights))
         hist = np.full(n_synapses, _INITIAL_HIST, dtype=np.uint8)
-        counts = np.zeros(9, dtype=np.int64)
-        counts[3 * NULL + NULL] = n_synapses
+        counts = np.zeros((3, 3, 3), dtype=np.int64)
+        counts[NULL, NULL, NULL] = n_synapses
         return SynapticQState(hist, counts, self._q0.copy(), R_NEUTRAL, R_NEUTRAL, None, 0)
 
     def greedy_actions(self, state: SynapticQState) -> np.ndarray:
-        """``(3, 3)`` greedy action code per ``(a_{t-2}, a_{t-1})`` for the current rewards."""
+        """``(3, 3)`` greedy action code per ``(a_{t-1}, a_t)`` for the rewards ``(r2, r1)``."""
         start = state_index(state.r2, state.r1, 0, 0)
         return np.argmax(state.q[start : start + 9], axis=1).reshape(3, 3)
 
     def _ask(
         self, state: SynapticQState, weights: Weights, rng: np.random.Generator
     ) -> tuple[Proposal, SynapticQState]:
-        greedy = self.greedy_actions(state).reshape(-1)
-        packed = np.bitwise_or.reduce(greedy.astype(np.uint32) << _SHIFTS)
-        alpha = self.alpha_at(state.step + 1)
         keys = synapse_keys(weights)
-        arrays = [np.asarray(weights[k]) for k in keys]
-        if sum(w.size for w in arrays) != state.hist.size:
+        n = sum(int(np.size(weights[k])) for k in keys)
+        if n != state.hist.size:
             raise ConfigError(
-                f"{type(self).__name__}: the weights have {sum(w.size for w in arrays)} "
-                f"synapses but the state was made for {state.hist.size}; call init first."
+                f"{type(self).__name__}: the weights have {n} synapses but the state was "
+                f"made for {state.hist.size}; call init first."
             )
-        alphas = [2.0 * alpha if k.startswith("bias->") else alpha for k in keys]
-        deltas, cands, nxt, explored = _choose(
-            arrays, alphas, state.hist, packed, self.epsilon, rng
-        )
-        cand: dict[str, np.ndarray] = {**weights, **dict(zip(keys, cands, strict=True))}
-        delta = dict(zip(keys, deltas, strict=True))
-        # synapses per (a_2, a_1, a): greedy for all but the explorers
-        by_code = explored.reshape(16, 4)[_HCODES, :3]  # (9 histories, 3 actions)
-        counts = by_code.copy()
-        counts[np.arange(9), greedy] += state.counts - by_code.sum(axis=1)
-        private = {"delta": delta, "next_hist": nxt, "counts": counts.reshape(3, 3, 3)}
-        return Proposal((cand,), private={**private, "alpha_s": alpha}), state
+        deviators = _draw_deviators(state.hist, self.epsilon, rng)
+        # the candidate is the current weights: this step measures them, tell moves them
+        return Proposal((dict(weights),), private={"deviators": deviators}), state
 
     def _tell(
         self, state: SynapticQState, proposal: Proposal, evaluations: Sequence[Evaluation]
     ) -> tuple[dict[str, np.ndarray], SynapticQState, dict[str, float]]:
         loss = evaluations[0].mean_loss
-        counts = proposal.private["counts"]
-        q = state.q
+        q, r2, r1 = state.q, state.r2, state.r1
         if state.prev_loss is None:
-            reward = R_NEUTRAL  # nothing to compare with yet
+            reward = R_NEUTRAL  # the initial loss: no action to reward yet
         else:
             reward = R_POS if state.prev_loss > loss else R_NEG  # a tie is penalised
             if self.mode == "adaptive":
-                q = q_update(q, counts, state.r2, state.r1, reward, self.lr, self.gamma)
+                q = q_update(q, state.counts, r2, r1, reward, self.lr, self.gamma)
+            r2, r1 = r1, reward
+        # the next action, from s = (r2, r1, a_{t-1}, a_t) with the updated table
+        start = state_index(r2, r1, 0, 0)
+        greedy = np.argmax(q[start : start + 9], axis=1)
+        alpha = self.alpha_at(state.step + 1)
+        weights = proposal.candidates[0]
+        keys = synapse_keys(weights)
+        alphas = [2.0 * alpha if k.startswith("bias->") else alpha for k in keys]
+        pos, bit, bounds, by_code = proposal.private["deviators"]
+        deltas, nxt = _choose(
+            [np.shape(weights[k]) for k in keys], alphas, state.hist, greedy, (pos, bit, bounds)
+        )
+        # synapses per (a_{t-1}, a_t, a_{t+1}): greedy for all but the deviators
+        rows = np.arange(9)
+        dev = by_code.reshape(16, 2)[_HCODES]  # (9 histories, bit)
+        counts = np.zeros((9, 3), dtype=np.int64)
+        counts[rows, greedy] = state.counts.sum(axis=0).reshape(-1) - dev.sum(axis=1)
+        counts[rows, (greedy + 1) % 3] += dev[:, 0]
+        counts[rows, (greedy + 2) % 3] += dev[:, 1]
+        counts = counts.reshape(3, 3, 3)
         new_state = SynapticQState(
-            hist=proposal.private["next_hist"],
-            counts=counts.sum(axis=0).reshape(-1),  # next history (a_{t-1}, a_t)
+            hist=nxt,
+            counts=counts,
             q=q,
-            r2=state.r1,
-            r1=reward,
+            r2=r2,
+            r1=r1,
             prev_loss=loss,
             step=state.step + 1,
         )
@@ -393,6 +445,6 @@ class SynapticQ(LearningRule[SynapticQState]):
             "frac_dec": float(per_action[DEC]),
             "frac_null": float(per_action[NULL]),
             "frac_inc": float(per_action[INC]),
-            "alpha_s": float(proposal.private["alpha_s"]),
+            "alpha_s": float(alpha),
         }
-        return dict(proposal.private["delta"]), new_state, metrics
+        return dict(zip(keys, deltas, strict=True)), new_state, metrics

@@ -14,7 +14,9 @@ symbol     meaning
 accuracy   ``mean((y > 0.5) == t)``: 1.0 when all four patterns are right
 =========  ==========================================================
 
-The training and validation splits are the same four patterns, so the task is
+The training and validation splits are the same four patterns (each repeated
+``repeats`` times: a spiking network sees that many independent Poisson spike
+trains per pattern, which averages out input noise), so the task is
 deterministic and ``seed`` is accepted only for a uniform constructor.
 
 Reference: the classic non-linearly-separable benchmark (Minsky & Papert,
@@ -40,25 +42,27 @@ class XOR(Task):
 
     Args:
         seed: accepted for a uniform interface; the data does not depend on it.
+        repeats: how many times each pattern appears in a split.
     """
 
     name: ClassVar[str] = "xor"
     sequence: ClassVar[bool] = False
     classification: ClassVar[bool] = True
 
-    def __init__(self, *, seed: int = 0) -> None:
+    def __init__(self, *, seed: int = 0, repeats: int = 1) -> None:
         self.seed = check_int(seed, "seed", "XOR", low=0)
+        self.repeats = check_int(repeats, "repeats", "XOR", low=1)
         self.n_inputs = 2
         self.n_outputs = 1
         self.loss_name = "mse"
         inputs = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
         targets = np.array([[0.0], [1.0], [1.0], [0.0]])
-        batch = Batch(inputs, targets)
+        batch = Batch(np.tile(inputs, (self.repeats, 1)), np.tile(targets, (self.repeats, 1)))
         self.splits = {"train": batch, "val": batch}
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments."""
-        return {"seed": self.seed}
+        return {"seed": self.seed, "repeats": self.repeats}
 
     def metrics(self, outputs: np.ndarray, batch: Batch) -> dict[str, float]:
         """Loss and accuracy, ``mean((outputs > 0.5) == targets)``."""

@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from spiking_synrl.policy import GOLDEN_GREEDY, table_from_greedy
 from spiking_synrl.rules import make_rule
 from spiking_synrl.substrates import make_network
 from spiking_synrl.tasks import make_task
@@ -66,10 +65,7 @@ PRESETS = {
 
 
 def _rule(name: str):
-    params = dict(PRESETS[name][0])
-    if params.get("policy") == "golden":
-        params["policy"] = table_from_greedy(GOLDEN_GREEDY)
-    return make_rule(name, **params)
+    return make_rule(name, **PRESETS[name][0])
 
 
 def _batch(task) -> Batch:
