@@ -19,8 +19,10 @@ backprop: Adam lr in {1e-3, 3e-3, 1e-2}, SGD lr in {0.1, 0.3, 1}. The literal
 guess (``rpe="probe"``) is shown on XOR only: it moves the rate by O(sigma) and
 tracks WP step for step. Prints markdown tables and the command.
 
-Run: ``python benchmarks/compare_dopamine_wp.py [--quick] [--seeds N]
-[--budgets 2000 10000 20000] [--xor-steps N] [--jobs J]``. The defaults (5 seeds)
+Run: ``python benchmarks/compare_dopamine_wp.py [--quick] [--seeds N|A-B]
+[--budgets 2000 10000 20000] [--xor-steps N] [--jobs J] [--tasks xor,digits]
+[--rules dopamine,wp,...]``; ``collect_rows(parse_args(argv))`` returns the rows as
+data (see ``reproduce_common``). The defaults (5 seeds)
 take about 10 CPU-minutes (5 min on 2 cores), ``--quick`` under 1 CPU-minute,
 ``--budgets 2000 10000 40000`` about 21 CPU-minutes.
 """
@@ -39,6 +41,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+from reproduce_common import command_line, make_row, parse_seeds
 
 from spiking_synrl.errors import NonFiniteLossError
 from spiking_synrl.evaluate import evaluate_weights
@@ -126,31 +129,131 @@ def _ms(values: list[float], fmt: str = ".3f") -> str:
     return f"{arr.mean():{fmt}} ± {arr.std():{fmt}}"
 
 
-def main(argv: list[str] | None = None) -> None:
+#: command-line names of the rules (``--rules``), in table order
+SLUGS = {
+    "dopamine": "dopamine",
+    "dopamine (baseline)": "dopamine-baseline",
+    "dopamine (probe, literal)": "dopamine-probe",
+    "wp": "wp",
+    "wp (antithetic)": "wp-antithetic",
+    "backprop (adam)": "backprop-adam",
+    "backprop (sgd)": "backprop-sgd",
+}
+TASKS = ("xor", "digits")
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line flags (also used to write each row's command)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, small budgets (< 1 min)")
-    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5)")
+    parser.add_argument(
+        "--seeds", type=parse_seeds, default=None, help="N (seeds 0..N-1), A-B or A,B,C (default 5)"
+    )
     parser.add_argument("--budgets", type=int, nargs="+", default=None, help="loss evaluations")
     parser.add_argument("--xor-steps", type=int, default=2000, help="XOR step limit")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
-    args = parser.parse_args(argv)
-    seeds = list(range(args.seeds or (2 if args.quick else 5)))
-    budgets = tuple(args.budgets or ((1000, 4000) if args.quick else (2000, 10000, 20000)))
-    start = time.perf_counter()
+    parser.add_argument("--tasks", type=_csv, default=list(TASKS), help="xor,digits")
+    parser.add_argument(
+        "--rules", type=_csv, default=None, help=f"subset of {','.join(SLUGS.values())}"
+    )
+    return parser
 
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parsed flags, ``--quick`` and the defaults resolved into explicit values."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.seeds is None:
+        args.seeds = list(range(2 if args.quick else 5))
+    args.budgets = sorted(args.budgets or ((1000, 4000) if args.quick else (2000, 10000, 20000)))
+    args.quick = False
+    bad = [t for t in args.tasks if t not in TASKS] + [
+        r for r in args.rules or () if r not in SLUGS.values()
+    ]
+    if bad:
+        parser.error(
+            f"--tasks takes {','.join(TASKS)} and --rules {','.join(SLUGS.values())}. "
+            f"Got {bad} instead."
+        )
+    return args
+
+
+def _labels(args: argparse.Namespace, task: str) -> list[str]:
+    if task not in args.tasks:
+        return []
+    return [lbl for lbl in PRESETS[task] if args.rules is None or SLUGS[lbl] in args.rules]
+
+
+def collect_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Run the rules on XOR and digits over the seeds; one row per (task, rule)."""
+    parser, seeds, budgets = build_parser(), args.seeds, tuple(args.budgets)
+    start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         xor_jobs = {
             (label, s): pool.submit(run_xor, label, s, args.xor_steps)
-            for label in PRESETS["xor"]
+            for label in _labels(args, "xor")
             for s in seeds
         }
         digit_jobs = {
             (label, s): pool.submit(run_digits, label, s, budgets)
-            for label in PRESETS["digits"]
+            for label in _labels(args, "digits")
             for s in seeds
         }
         xor = {key: job.result() for key, job in xor_jobs.items()}
         digits = {key: job.result() for key, job in digit_jobs.items()}
+    wall = time.perf_counter() - start
+
+    def command(task: str, label: str) -> str:
+        keep = ("xor_steps",) if task == "xor" else ("budgets",)
+        drop = ("budgets",) if task == "xor" else ("xor_steps",)
+        return command_line(
+            "compare_dopamine_wp.py", parser, args, always=("seeds", *keep),
+            skip=("quick", "jobs", *drop), tasks=task, rules=SLUGS[label],
+        )  # fmt: skip
+
+    rows = []
+    for label in _labels(args, "xor"):
+        runs = [xor[label, s] for s in seeds]
+        steps = [float("nan") if r[0] is None else r[0] for r in runs]
+        solved = [r for r in runs if r[0] is not None]
+        rows.append(
+            make_row(
+                paper="dopamine", key=f"xor-{SLUGS[label]}", method=label,
+                task=f"XOR, 2-{XOR_HIDDEN}-1 tanh MLP, MSE", metric="steps to solve",
+                unit="steps", settings=f"full batch, at most {args.xor_steps} steps",
+                seeds=seeds, values=steps,
+                extra=f"{len(solved)}/{len(seeds)} solved"
+                + (f", median {np.median([r[0] for r in solved]):.0f}" if solved else ""),
+                command=command("xor", label), runs=runs,
+            )
+        )  # fmt: skip
+    for label in _labels(args, "digits"):
+        runs = [digits[label, s] for s in seeds]
+        rows.append(
+            make_row(
+                paper="dopamine", key=f"digits-{SLUGS[label]}", method=label,
+                task=f"digits, 64-{DIGITS_HIDDEN}-10 tanh MLP, CE",
+                metric=f"validation accuracy after {budgets[-1]} loss evaluations", unit="%",
+                settings=f"full batch (1,347 images), {budgets[-1]} loss evaluations",
+                seeds=seeds, values=[100 * r[-1]["acc"] for r in runs],
+                extra=f"val loss {_ms([r[-1]['loss'] for r in runs])}",
+                command=command("digits", label), runs=runs,
+            )
+        )  # fmt: skip
+    for row in rows:
+        row["wall_s"] = wall  # the pool interleaves rows: the wall time is the script's
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    seeds, budgets = args.seeds, args.budgets
+    start = time.perf_counter()
+    rows = collect_rows(args)
 
     command = "python benchmarks/compare_dopamine_wp.py " + " ".join(
         sys.argv[1:] if argv is None else argv
@@ -159,8 +262,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"### XOR, 2-{XOR_HIDDEN}-1 tanh MLP, MSE, full batch, at most {args.xor_steps} steps\n")
     print("| rule | solved | steps to solve, median [min, max] | loss evals to solve, median |")
     print("|---|---|---|---|")
-    for label in PRESETS["xor"]:
-        runs = [xor[label, s] for s in seeds]
+    for row in rows:
+        if not row["key"].startswith("xor-"):
+            continue
+        runs = row["runs"]
         steps = [r[0] for r in runs if r[0] is not None]
         evals = [r[1] for r in runs if r[1] is not None]
         if steps:
@@ -168,21 +273,23 @@ def main(argv: list[str] | None = None) -> None:
             ecell = f"{np.median(evals):.0f}"
         else:
             cell = ecell = "-"
-        print(f"| {label} | {len(steps)}/{len(seeds)} | {cell} | {ecell} |")
+        print(f"| {row['method']} | {len(steps)}/{len(seeds)} | {cell} | {ecell} |")
 
     print(f"\n### digits, 64-{DIGITS_HIDDEN}-10 tanh MLP, cross-entropy, full batch")
     print("mean ± std over seeds, at equal numbers of loss evaluations\n")
     header = " | ".join(f"val acc @{b} | val loss @{b}" for b in budgets)
     print(f"| rule | {header} | train loss @{budgets[-1]} |")
     print("|---|" + "---|" * (2 * len(budgets) + 1))
-    for label in PRESETS["digits"]:
-        runs = [digits[label, s] for s in seeds]
+    for row in rows:
+        if not row["key"].startswith("digits-"):
+            continue
+        runs = row["runs"]
         cells = []
         for i in range(len(budgets)):
             cells.append(_ms([r[i]["acc"] for r in runs]))
             cells.append(_ms([r[i]["loss"] for r in runs]))
         cells.append(_ms([r[-1]["train"] for r in runs], ".4f"))
-        print(f"| {label} | " + " | ".join(cells) + " |")
+        print(f"| {row['method']} | " + " | ".join(cells) + " |")
     print(f"\n({time.perf_counter() - start:.0f} s wall, {args.jobs} jobs)")
 
 

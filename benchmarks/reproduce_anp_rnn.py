@@ -33,6 +33,8 @@ Usage::
     python benchmarks/reproduce_anp_rnn.py            # 3 seeds, presets, < 10 min on 2 cores
     python benchmarks/reproduce_anp_rnn.py --quick    # 1 seed, fewer epochs, < 1 min
     python benchmarks/reproduce_anp_rnn.py --tune     # the learning-rate grids
+
+``collect_rows(parse_args(argv))`` returns the rows as data (see ``reproduce_common``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from reproduce_common import command_line, make_row, parse_seeds  # noqa: E402
 
 from spiking_synrl.errors import NonFiniteLossError  # noqa: E402
 from spiking_synrl.rules.backprop import BPTT  # noqa: E402
@@ -170,11 +173,11 @@ def tune(args: argparse.Namespace, base: dict[str, Any]) -> None:
         print(f"best {method}: eta/lr = {lr:g} -> {_fmt(score)}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse flags, run the methods over seeds, print the markdown table."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line flags (also used to write each row's command)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="1 seed and 4 epochs (< 1 min)")
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seeds", type=parse_seeds, default="3", help="N (seeds 0..N-1), A-B or A,B,C")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--hidden", type=int, default=500)
     p.add_argument("--window", type=int, default=50)
@@ -192,11 +195,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tune", action="store_true", help="run the learning-rate grids instead")
     p.add_argument("--tune-task-seed", type=int, default=1)
     p.add_argument("--tune-seeds", type=int, default=2)
-    args = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parsed flags, ``--quick`` resolved into explicit budgets, ``methods`` a list."""
+    args = build_parser().parse_args(argv)
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if args.quick:
-        args.seeds, args.epochs = 1, 4
-    base = {
+        args.seeds, args.epochs, args.quick = [0], 4, False
+    return args
+
+
+def _base(args: argparse.Namespace) -> dict[str, Any]:
+    return {
         "epochs": args.epochs,
         "hidden": args.hidden,
         "window": args.window,
@@ -204,45 +216,95 @@ def main(argv: list[str] | None = None) -> None:
         "batch_size": args.batch_size,
         "decorrelation_lr": args.decorrelation_lr,
     }
+
+
+def collect_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Train the methods over the seeds: a row per method (test NRMSE), and the mean predictor."""
+    parser, base = build_parser(), _base(args)
+    jobs = [
+        {**base, "method": m, "params": PRESETS[m], "seed": s, "task_seed": args.task_seed}
+        for m in args.methods
+        for s in args.seeds
+    ]
+    results = _pool_map(jobs, args.jobs)
+    steps = results[0]["steps"]
+    task_name = f"Mackey-Glass (tau 17, s[t] -> s[t+15]), RNN(1, {args.hidden}, 1)"
+    settings = (
+        f"{args.epochs} epochs = {steps} updates of {args.batch_size} windows x {args.window} "
+        f"steps ({args.washout} wash-out), task seed {args.task_seed}"
+    )
+    rows = []
+    for m in args.methods:
+        rs = [r for r in results if r["method"] == m]
+        extra = (
+            f", decorrelation_lr={args.decorrelation_lr:g}"
+            if m in ("anp", "np") and args.decorrelation_lr
+            else ""
+        )
+        rows.append(
+            make_row(
+                paper="anp-rnn", key=m, method=LABELS[m], task=task_name,
+                metric="test NRMSE", unit="", settings=settings, seeds=args.seeds,
+                values=[r["nrmse"] for r in rs], extra=f"{PRESETS[m]}{extra}",
+                wall_s=float(np.sum([r["wall_s"] for r in rs])),
+                command=command_line(
+                    "reproduce_anp_rnn.py", parser, args, always=("seeds", "epochs"),
+                    skip=("quick", "jobs", "tune", "tune_task_seed", "tune_seeds"), methods=m,
+                ),
+                wall_per_run_s=float(np.mean([r["wall_s"] for r in rs])),
+                updates=steps,
+            )
+        )  # fmt: skip
+    task = make_task("mackey-glass", seed=args.task_seed)
+    rows.append(
+        make_row(
+            paper="anp-rnn", key="mean-predictor", method="predict the mean", task=task_name,
+            metric="test NRMSE", unit="", settings=f"no training, task seed {args.task_seed}",
+            seeds=[], values=[mean_predictor_nrmse(task.split("test"))],
+            command=command_line(
+                "reproduce_anp_rnn.py", parser, args, always=("seeds", "epochs"),
+                skip=("quick", "jobs", "tune", "tune_task_seed", "tune_seeds"),
+                methods=args.methods[0],
+            ),
+        )
+    )  # fmt: skip
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse flags, run the methods over seeds, print the markdown table."""
+    args = parse_args(argv)
+    base = _base(args)
     command = "python " + " ".join([os.path.relpath(sys.argv[0]), *(argv or sys.argv[1:])])
     start = time.perf_counter()
     if args.tune:
         tune(args, base)
         print(f"\nwall time {time.perf_counter() - start:.0f} s; command: `{command}`")
         return
-    jobs = [
-        {**base, "method": m, "params": PRESETS[m], "seed": s, "task_seed": args.task_seed}
-        for m in args.methods
-        for s in range(args.seeds)
-    ]
-    results = _pool_map(jobs, args.jobs)
-    task = make_task("mackey-glass", seed=args.task_seed)
-    mean_pred = mean_predictor_nrmse(task.split("test"))
-    steps = results[0]["steps"]
+    rows = collect_rows(args)
+    steps = rows[0].get("updates", 0)
     print(
         f"\n### Mackey-Glass, RNN(1, {args.hidden}, 1), {args.epochs} epochs "
         f"({steps} updates of {args.batch_size} windows x {args.window} steps), "
-        f"{args.seeds} seed(s)\n"
+        f"{len(args.seeds)} seed(s)\n"
     )
     print("| method | hyperparameters | test NRMSE (mean ± std) | per seed | wall s/run |")
     print("|---|---|---|---|---|")
     summary: dict[str, float] = {}
-    for m in args.methods:
-        rs = [r for r in results if r["method"] == m]
-        scores = np.array([r["nrmse"] for r in rs])
+    for row in rows:
+        if row["key"] == "mean-predictor":
+            print(f"| predict the mean | — | {row['mean']:.3f} | — | — |")
+            continue
+        scores = np.array(row["values"])
         mean = float(np.mean(scores)) if np.all(np.isfinite(scores)) else float("inf")
         std = float(np.std(scores)) if np.isfinite(mean) else float("nan")
-        summary[m] = mean
+        summary[row["key"]] = mean
         per = ", ".join(_fmt(s) for s in scores)
-        wall = np.mean([r["wall_s"] for r in rs])
-        extra = (
-            f", decorrelation_lr={args.decorrelation_lr:g}"
-            if m in ("anp", "np") and args.decorrelation_lr
-            else ""
+        spread = f" ± {std:.3f}" if len(scores) > 1 else ""
+        print(
+            f"| {row['method']} | {row['extra']} | {_fmt(mean)}{spread} | {per} "
+            f"| {row['wall_per_run_s']:.1f} |"
         )
-        spread = f" ± {std:.3f}" if len(rs) > 1 else ""
-        print(f"| {LABELS[m]} | {PRESETS[m]}{extra} | {_fmt(mean)}{spread} | {per} | {wall:.1f} |")
-    print(f"| predict the mean | — | {mean_pred:.3f} | — | — |")
     if all(k in summary for k in METHODS):
         holds = (
             summary["anp"] <= 1.5 * summary["bptt"]

@@ -14,6 +14,9 @@ Usage::
     python benchmarks/snn_digits.py --quick              # a smoke run, < 1 min
     python benchmarks/snn_digits.py --rule weight-perturbation \\
         --rule-params '{"sigma": 0.05, "eta": 0.01, "optimizer": "adam"}'   # untuned
+    python benchmarks/snn_digits.py --steps 1500 --time-limit inf   # a step budget only
+
+``collect_rows(parse_args(argv))`` returns the row as data (see ``reproduce_common``).
 
 Measured (2 busy cores, brian2 cpp_standalone, defaults): validation accuracy
 0.86 after 1250 steps (236 s wall with a cached build; a cold build adds ~50 s),
@@ -34,6 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from reproduce_common import command_line, make_row
+
 from spiking_synrl.evaluate import predict
 from spiking_synrl.rules import make_rule
 from spiking_synrl.substrates import make_network
@@ -45,8 +50,8 @@ RULES = {"node-perturbation": {"eta": 0.01, "sigma": 0.3, "optimizer": "adam"}}
 NET = {"max_rate_hz": 200.0, "duration_ms": 100.0, "bias_init": 1.0, "init_gain": 1.0}
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Train, evaluate and print a markdown table."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line flags (also used to write the row's command)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rule", default="node-perturbation", help="a rule registry name")
     ap.add_argument("--rule-params", default="{}", help="JSON overrides of the rule's settings")
@@ -55,16 +60,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--eval-every", type=int, default=250)
-    ap.add_argument("--time-limit", type=float, default=480.0, help="seconds of training")
+    ap.add_argument(
+        "--time-limit", type=float, default=480.0, help="seconds of training ('inf': none)"
+    )
     ap.add_argument("--target", type=float, default=0.85)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpp_standalone")
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--quick", action="store_true", help="60 steps, a smoke run")
-    args = ap.parse_args(argv)
-    if args.quick:
-        args.steps, args.eval_every, args.time_limit = 60, 30, 25.0
+    return ap
 
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parsed flags, ``--quick`` resolved into explicit budgets."""
+    args = build_parser().parse_args(argv)
+    if args.quick:
+        args.steps, args.eval_every, args.time_limit, args.quick = 60, 30, 25.0, False
+    return args
+
+
+def collect_rows(args: argparse.Namespace) -> list[dict]:
+    """Train one seed; one row (final validation accuracy in %, best and timings as extras)."""
     t_start = time.perf_counter()
     task = make_task("digits", seed=0)
     net_params = {**NET, **json.loads(args.net_params)}
@@ -97,6 +113,35 @@ def main(argv: list[str] | None = None) -> None:
                 t_target = elapsed
     final = val_accuracy(state.weights)
     wall = time.perf_counter() - t_start
+    reach = f"{t_target:.0f}" if t_target is not None else "not reached"
+    limited = state.step < args.steps
+    return [
+        make_row(
+            paper="snn-digits", key=args.rule, method=f"{args.rule} {rule_params}",
+            task=f"digits, LIF snn 64-{args.hidden}-10 ({args.device})",
+            metric="final validation accuracy", unit="%",
+            settings=f"{state.step} steps of batch {args.batch}, {net_params}"
+            + (f" (stopped by the {args.time_limit:g} s time limit)" if limited else ""),
+            seeds=[args.seed], values=[100 * final],
+            extra=f"best {100 * max(best, final):.1f} %, "
+            + (f"{100 * args.target:g} % reached at {reach} s" if t_target is not None
+               else f"{100 * args.target:g} % not reached")
+            + f", build {build_s:.0f} s",
+            wall_s=wall,
+            command=command_line(
+                "snn_digits.py", build_parser(), args, always=("steps", "seed", "time_limit"),
+                skip=("quick", "cache_dir"),
+            ),
+            steps=state.step, best=max(best, final), final=final, reach=reach,
+            build_s=build_s, rule_params=rule_params, net_params=net_params, curve=curve,
+        )
+    ]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train, evaluate and print a markdown table."""
+    args = parse_args(argv)
+    (row,) = collect_rows(args)
     cmd = "python " + " ".join([os.path.relpath(__file__), *(argv or sys.argv[1:])])
     print()
     print(f"`{cmd}`")
@@ -104,11 +149,10 @@ def main(argv: list[str] | None = None) -> None:
     print("| rule | net | steps | batch | best val acc | final val acc "
           f"| time to {args.target:.0%} (s) | wall (s) | build (s) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
-    reach = f"{t_target:.0f}" if t_target is not None else "not reached"
     print(
-        f"| {args.rule} {rule_params} | snn 64-{args.hidden}-10 {net_params} | {state.step} "
-        f"| {args.batch} | {max(best, final):.3f} | {final:.3f} | {reach} | {wall:.0f} "
-        f"| {build_s:.1f} |"
+        f"| {args.rule} {row['rule_params']} | snn 64-{args.hidden}-10 {row['net_params']} "
+        f"| {row['steps']} | {args.batch} | {row['best']:.3f} | {row['final']:.3f} "
+        f"| {row['reach']} | {row['wall_s']:.0f} | {row['build_s']:.1f} |"
     )
 
 

@@ -115,7 +115,7 @@ def network(
     baseline = check_float(output_baseline_hz, "output_baseline_hz", owner, low=0.0, closed="left")
     if loss not in ("ce", "mse"):
         raise ConfigError(f"The 'loss' parameter of {owner} must be 'ce' or 'mse'. Got {loss!r}.")
-    duration_s = float(params.get("duration_ms", 100.0)) / 1000.0
+    duration_s = check_float(params.get("duration_ms", 100.0), "duration_ms", owner, low=0.0) / 1e3
     per_spike = 1.0 / (rate * duration_s)  # output 1 = output_rate_hz
     readout = per_spike * (gain if loss == "ce" else 1.0)
     constants = {"v_th": v_th, "v_reset": v_reset, "refractory_ms": refractory_ms}

@@ -5,12 +5,14 @@
     synrl train [--config run.toml] [--task digits] [--net mlp|rnn|snn] [--hidden 32] \\
                 [--device runtime|cpp_standalone|cuda_standalone] \\
                 [--rule synaptic-q] [--steps 20000] [--seed 0] [--out runs/digits-q] \\
-                [--param eta=0.1 ...] [--net-param activation=relu ...]
+                [--param eta=0.1 ...] [--net-param activation=relu ...] [--eval-workers 2]
     synrl eval RUN_DIR [--split val]
-    synrl resume RUN_DIR [--steps N]
+    synrl resume RUN_DIR [--steps N] [--eval-workers N]
     synrl policy learn --out PATH [--seed 0] [--steps N] [--param key=value ...]
     synrl policy show [PATH]
     synrl plot RUN_DIR [RUN_DIR ...] [--out DIR]
+    synrl export RUN_DIR --out DIR
+    synrl sweep SWEEP.toml [--workers N | --scheduler ADDRESS] [--out DIR] [--dry-run]
     synrl list
 
 Every error the toolkit raises on purpose is printed as one line naming the
@@ -20,8 +22,10 @@ parameter, what it must be and what was given, with exit status 2.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -85,7 +89,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
     user = _load_toml(args.config) if args.config else {}
     for key in ("task", "net", "rule", "steps", "seed", "batch_size", "eval_every",
-                "checkpoint_every", "batch_refresh"):
+                "checkpoint_every", "batch_refresh", "eval_workers"):
         value = getattr(args, key)
         if value is not None:
             user[key] = value
@@ -107,7 +111,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
 def _cmd_resume(args: argparse.Namespace) -> None:
     from spiking_synrl.run import resume_run
 
-    result, _ = resume_run(args.run_dir, steps=args.steps, progress=not args.no_progress)
+    result, _ = resume_run(args.run_dir, steps=args.steps, progress=not args.no_progress,
+                           eval_workers=args.eval_workers)
     _print_result(result, args.run_dir)
 
 
@@ -130,8 +135,17 @@ def _cmd_policy(args: argparse.Namespace) -> None:
         if args.steps is not None:
             params["steps"] = args.steps
         command = "synrl policy learn " + " ".join(sys.argv[3:])
+        start = time.perf_counter()
         q_table = policy.learn_policy(seed=args.seed, progress=not args.no_progress, **params)
-        policy.save_policy(args.out, q_table, {"command": command, "seed": args.seed, **params})
+        # every setting, defaults included, so the file says how to remake it
+        settings = {
+            name: p.default
+            for name, p in inspect.signature(policy.learn_policy).parameters.items()
+            if p.default is not inspect.Parameter.empty and name != "progress"
+        }
+        meta = {"command": command, **settings, "seed": args.seed, **params,
+                "runtime_s": round(time.perf_counter() - start, 1)}
+        policy.save_policy(args.out, q_table, meta)
         print(f"policy written to {args.out}")
         print(policy.format_greedy(q_table))
     else:
@@ -146,6 +160,44 @@ def _cmd_plot(args: argparse.Namespace) -> None:
 
     for path in plot_runs(args.run_dirs, args.out):
         print(path)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    from spiking_synrl import sweep
+
+    spec = sweep.load_sweep(args.sweep_file, out=args.out)
+    if args.dry_run:
+        print(sweep.describe(sweep.expand_trials(spec)))
+        return
+    try:
+        result = sweep.run_sweep(spec, workers=args.workers, scheduler=args.scheduler,
+                                 retries=args.retries, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to finish the sweep (finished trials "
+              "are skipped, unfinished ones resume)", file=sys.stderr)
+        raise SystemExit(130) from None
+    print(sweep.format_summary(result))
+    for path in result.files:
+        print(path)
+    if result.errors:
+        first = next(iter(result.errors.items()))
+        raise SynRLError(
+            f"{len(result.errors)} of {len(result.trials)} trials failed (first: {first[0]}: "
+            f"{first[1]}). Fix the cause and run the same command again: finished trials "
+            "are skipped and unfinished ones resume from their checkpoints."
+        )
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from spiking_synrl.export import export_run
+
+    exported = export_run(args.run_dir, args.out)
+    examples = exported.manifest["examples"]
+    print(f"exported to {exported.directory} (compiled program: "
+          f"{exported.directory / 'project' / 'main'}; see README.txt)")
+    if examples:
+        print(f"try: {exported.directory / 'run.sh'} "
+              f"{exported.directory / examples['rates']} counts.txt")
 
 
 def _cmd_list(args: argparse.Namespace) -> None:
@@ -180,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep each batch for this many steps")
     train.add_argument("--eval-every", dest="eval_every", type=int)
     train.add_argument("--checkpoint-every", dest="checkpoint_every", type=int)
+    train.add_argument("--eval-workers", dest="eval_workers", type=int,
+                       help="evaluate each step's candidates in this many processes "
+                       "(same results for any number)")
     train.add_argument("--param", action="append", metavar="KEY=VALUE", help="rule parameter")
     train.add_argument("--net-param", dest="net_param", action="append", metavar="KEY=VALUE")
     train.add_argument("--task-param", dest="task_param", action="append", metavar="KEY=VALUE")
@@ -191,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue a run from its newest good checkpoint")
     resume.add_argument("run_dir")
     resume.add_argument("--steps", type=int, help="new total number of steps")
+    resume.add_argument("--eval-workers", dest="eval_workers", type=int,
+                        help="evaluation processes (same results for any number)")
     resume.add_argument("--no-progress", action="store_true")
     resume.set_defaults(func=_cmd_resume)
 
@@ -217,6 +274,25 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     plot.add_argument("--out", help="folder for the shared figures (default: RUN_DIR/plots)")
     plot.set_defaults(func=_cmd_plot)
+
+    swp = sub.add_parser("sweep", help="grid or random search over training parameters x "
+                         "seeds, on Dask (restartable)")
+    swp.add_argument("sweep_file", metavar="SWEEP.toml")
+    swp.add_argument("--workers", type=int, help="local Dask worker processes (default: one "
+                     "per core)")
+    swp.add_argument("--scheduler", metavar="ADDRESS", help="send the trials to a running Dask "
+                     "scheduler (tcp://host:8786) instead of a local cluster")
+    swp.add_argument("--out", help="sweep directory (overrides the file's 'out')")
+    swp.add_argument("--retries", type=int, default=2, help="re-runs of a trial that raised")
+    swp.add_argument("--dry-run", action="store_true", help="list the trials and stop")
+    swp.add_argument("--no-progress", action="store_true")
+    swp.set_defaults(func=_cmd_sweep)
+
+    exp = sub.add_parser("export", help="a spiking run's network and weights as a compiled "
+                         "C++ program that runs without Python")
+    exp.add_argument("run_dir", metavar="RUN_DIR")
+    exp.add_argument("--out", required=True, help="new or empty directory for the program")
+    exp.set_defaults(func=_cmd_export)
 
     lst = sub.add_parser("list", help="list rules, tasks and networks")
     lst.set_defaults(func=_cmd_list)

@@ -41,8 +41,12 @@ from spiking_synrl.training import (
     Trainer,
     latest_checkpoint,
 )
-from spiking_synrl.training.checkpoint import atomic_write_npz, atomic_write_text
-from spiking_synrl.validation import check_int, check_name, check_options, did_you_mean
+from spiking_synrl.training.checkpoint import (
+    atomic_write_npz,
+    atomic_write_text,
+    remove_stale_temporaries,
+)
+from spiking_synrl.validation import check_int, check_kwargs, check_name, did_you_mean
 
 __all__ = [
     "Run",
@@ -56,6 +60,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: (table, key) pairs that build_run passes itself and so cannot come from a table
+_RESERVED = (("task_params", "seed"), ("task_params", "name"), ("net_params", "name"),
+             ("net_params", "task"), ("net_params", "hidden"), ("rule_params", "name"))
+
 _INT_KEYS = {
     "steps": 0,
     "seed": 0,
@@ -63,6 +71,7 @@ _INT_KEYS = {
     "eval_every": 1,
     "checkpoint_every": 1,
     "log_every": 1,
+    "eval_workers": 1,
 }
 
 
@@ -72,6 +81,10 @@ def resolve_config(user: dict[str, Any] | None = None) -> dict[str, Any]:
     Raises:
         ConfigError: for unknown keys, names or values out of range, naming the key.
     """
+    if user is not None and not isinstance(user, dict):
+        raise ConfigError(
+            f"The run configuration must be a table (dict) of key = value. Got {user!r} instead."
+        )
     user = copy.deepcopy(user or {})
     unknown = sorted(set(user) - set(DEFAULTS))
     if unknown:
@@ -81,8 +94,10 @@ def resolve_config(user: dict[str, Any] | None = None) -> dict[str, Any]:
         )
     task = check_name(user.get("task", DEFAULTS["task"]), "task", TASKS)
     rule = check_name(user.get("rule", DEFAULTS["rule"]), "rule", RULES)
+    if "net" in user:  # normalised now: it picks the preset layers
+        user["net"] = check_name(user["net"], "network", NETWORKS)
     config = copy.deepcopy(DEFAULTS)
-    layers = preset(rule, task)
+    layers = preset(rule, task, "snn" if user.get("net") == "snn" else None)
     if "net" in user and user["net"] != layers.get("net", DEFAULTS["net"]):
         layers.pop("net_params", None)  # the preset's network settings fit its own network
     for layer in (layers, user):
@@ -97,6 +112,12 @@ def resolve_config(user: dict[str, Any] | None = None) -> dict[str, Any]:
                 config[key] = value
     config["task"], config["rule"] = task, rule
     config["net"] = check_name(config["net"], "network", NETWORKS)
+    for table, key in _RESERVED:
+        if key in config[table]:
+            raise ConfigError(
+                f"The {key!r} parameter cannot be set in {table!r}: the run passes it itself"
+                + (f"; set the top-level {key!r} instead." if key in ("seed", "hidden") else ".")
+            )
     for key, low in _INT_KEYS.items():
         config[key] = check_int(config[key], key, "the run configuration", low=low)
     if config["batch_size"] is not None:
@@ -111,10 +132,31 @@ def resolve_config(user: dict[str, Any] | None = None) -> dict[str, Any]:
     if stop is not None:
         if not isinstance(stop, dict):
             raise ConfigError(f"The 'early_stop' parameter must be a table. Got {stop!r}.")
-        check_options(
-            stop.get("mode", "min"), "early_stop.mode", "the run configuration", ("min", "max")
-        )
-    return config
+        check_kwargs(EarlyStopping.__init__, stop, "The 'early_stop' table")
+        EarlyStopping(**stop)  # checks the values now rather than at the first step
+    return _plain(config, "")
+
+
+def _plain(value: Any, where: str) -> Any:
+    """``value`` as JSON data (numpy scalars become Python ones), for config.json.
+
+    Raises:
+        ConfigError: naming the key of a value that is not a str, number, bool,
+            None, list or table (e.g. an array: give a list or a file path).
+    """
+    if isinstance(value, dict):
+        return {k: _plain(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, where) for v in value]
+    if isinstance(value, np.generic) and not isinstance(value, np.complexfloating):
+        value = value.item()
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise ConfigError(
+        f"The {where!r} parameter of the run configuration must be plain data (a str, "
+        f"number, bool, list or table, as in a TOML file; the configuration is saved as "
+        f"config.json). Got a {type(value).__name__} instead."
+    )
 
 
 @dataclass
@@ -153,6 +195,7 @@ def _trainer(run: Run, out: Path | None, progress: bool) -> Trainer:
         batch_size=cfg["batch_size"],
         batch_refresh=cfg["batch_refresh"],
         eval_every=cfg["eval_every"],
+        eval_workers=cfg["eval_workers"],
         callbacks=callbacks,
     )
 
@@ -203,10 +246,16 @@ def train_run(
 ) -> tuple[dict[str, Any], History]:
     """Train a resolved configuration; with ``out``, into a run directory.
 
+    The configuration is checked (again) and every object is built before the
+    directory is touched, so a bad configuration leaves no half-written run.
+
     Raises:
         ConfigError: if ``out`` already holds a run (resume it, or pass overwrite).
     """
+    config = resolve_config(config)
+    run = build_run(config)
     out_path = None if out is None else Path(out)
+    trainer = _trainer(run, out_path, progress)
     if out_path is not None:
         if (out_path / "config.json").exists() and not overwrite:
             raise ConfigError(
@@ -219,8 +268,6 @@ def train_run(
         for old in (out_path / "checkpoints").glob("ckpt-*.npz"):
             old.unlink()
         atomic_write_text(out_path / "config.json", json.dumps(config, indent=2))
-    run = build_run(config)
-    trainer = _trainer(run, out_path, progress)
     t0 = time.perf_counter()
     history = trainer.fit(config["steps"])
     return _finish(run, out_path, trainer, history, t0), history
@@ -238,13 +285,27 @@ def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def resume_run(
-    run_dir: str | os.PathLike[str], *, steps: int | None = None, progress: bool = True
+    run_dir: str | os.PathLike[str],
+    *,
+    steps: int | None = None,
+    progress: bool = True,
+    eval_workers: int | None = None,
 ) -> tuple[dict[str, Any], History]:
-    """Continue a run from its newest good checkpoint (or from scratch if none)."""
+    """Continue a run from its newest good checkpoint (or from scratch if none).
+
+    ``steps`` sets a new total; ``eval_workers`` changes the number of evaluation
+    processes (the results do not depend on it).
+    """
     out = Path(run_dir)
     config = read_config(out)
+    remove_stale_temporaries(out)  # of writes (final.npz, result.json) a kill cut short
+    changed = {}
     if steps is not None:
-        config["steps"] = check_int(steps, "steps", "resume", low=0)
+        changed["steps"] = check_int(steps, "steps", "resume", low=0)
+    if eval_workers is not None:
+        changed["eval_workers"] = check_int(eval_workers, "eval_workers", "resume", low=1)
+    if changed:
+        config.update(changed)
         atomic_write_text(out / "config.json", json.dumps(config, indent=2))
     run = build_run(config)
     trainer = _trainer(run, out, progress)

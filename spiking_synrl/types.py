@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from spiking_synrl.errors import WeightSpecError
+from spiking_synrl.validation import real_array
 
 __all__ = [
     "Batch",
@@ -93,7 +94,12 @@ class WeightSpec:
             )
         out = {}
         for key, shape in self.shapes.items():
-            arr = np.asarray(weights[key], dtype=float)
+            arr = real_array(weights[key])
+            if arr is None:
+                raise WeightSpecError(
+                    f"The weight {key!r} in {owner!r} must be an array of real numbers. Got "
+                    f"{type(weights[key]).__name__} {weights[key]!r:.60} instead."
+                )
             if arr.shape != tuple(shape):
                 raise WeightSpecError(
                     f"The weight {key!r} in {owner!r} must have shape {tuple(shape)}. "

@@ -10,7 +10,9 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,9 +25,11 @@ __all__ = [
     "check_float",
     "check_options",
     "check_name",
+    "check_path",
     "check_array",
     "check_generator",
     "did_you_mean",
+    "real_array",
 ]
 
 
@@ -95,6 +99,17 @@ def check_bool(value: Any, name: str, owner: str) -> bool:
     return bool(value)
 
 
+def check_path(value: Any, name: str, owner: str) -> Path:
+    """Return ``value`` (a str or os.PathLike) as a Path, or raise ConfigError."""
+    if isinstance(value, str) and value.strip():
+        return Path(value)
+    if isinstance(value, os.PathLike) and not isinstance(value, bytes):
+        path = os.fspath(value)
+        if isinstance(path, str):
+            return Path(path)
+    raise _fail(name, owner, "a path (a non-empty str or pathlib.Path)", value)
+
+
 def check_options(value: Any, name: str, owner: str, options: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``options``, else raise ConfigError."""
     options = list(options)
@@ -130,6 +145,27 @@ def check_name(value: Any, kind: str, registry: Mapping[str, Any]) -> str:
     )
 
 
+def real_array(value: Any) -> np.ndarray | None:
+    """``value`` as a float array, or None if it is not real numbers.
+
+    Text, bytes, complex numbers, dates and ragged nested lists give None (numpy
+    would raise, warn, or silently drop an imaginary part).
+
+    Examples:
+        >>> real_array([[1, 2], [3, 4]]).dtype
+        dtype('float64')
+        >>> real_array("1.5") is None, real_array([1j]) is None, real_array([[1], [2, 3]])
+        (True, True, None)
+    """
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "biufO":
+            return None
+        return raw if raw.dtype == np.float64 else raw.astype(float)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def check_array(
     value: Any,
     name: str,
@@ -138,10 +174,9 @@ def check_array(
     finite: bool = True,
 ) -> np.ndarray:
     """Return ``value`` as a float array of the given shape (None = any size)."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise _fail(name, owner, "an array of numbers", value) from None
+    arr = real_array(value)
+    if arr is None:
+        raise _fail(name, owner, "an array of real numbers", value)
     if shape is not None:
         ok = arr.ndim == len(shape) and all(
             s is None or s == d for s, d in zip(shape, arr.shape, strict=True)

@@ -13,7 +13,7 @@ from spiking_synrl.substrates.base import ACTIVATIONS, Substrate
 from spiking_synrl.substrates.mlp import MLP
 from spiking_synrl.substrates.rnn import RNN
 from spiking_synrl.errors import ConfigError
-from spiking_synrl.validation import check_kwargs, check_name
+from spiking_synrl.validation import check_int, check_kwargs, check_name
 
 __all__ = [
     "ACTIVATIONS",
@@ -50,6 +50,14 @@ NETWORKS: dict[str, str] = {
 def make_network(name: str, task: Any, hidden: Any = (32,), **params: Any) -> Substrate:
     """Build the network recipe ``name`` sized for ``task``."""
     key = check_name(name, "network", NETWORKS)
+    if isinstance(hidden, int) and not isinstance(hidden, bool):
+        hidden = [hidden]
+    if not isinstance(hidden, (list, tuple)):
+        raise ConfigError(
+            f"The 'hidden' parameter of the {key!r} network must be a list of layer sizes, "
+            f"e.g. [32] or [64, 32]. Got {hidden!r} instead."
+        )
+    hidden = [check_int(h, "hidden", f"the {key!r} network", low=1) for h in hidden]
     module, func = NETWORKS[key].split(":")
     try:
         build = getattr(importlib.import_module(module), func)

@@ -3,19 +3,29 @@
 A substrate holds no weight values. The trainer owns the weights and passes them
 in; a population of K candidate weight sets (arrays stacked on a leading axis)
 is evaluated in one vectorised call, :meth:`Substrate.forward_population`.
+
+Randomness contract: a substrate draws per-candidate noise only through
+:func:`broadcast_noise` (one ``(K, ...)`` array per call) and shared draws (e.g.
+the seeds of spiking inputs, common to all candidates) in amounts that do not
+depend on K. Then a slice of the candidates, evaluated under
+:func:`candidate_slice`, gets exactly the numbers of the whole population's call,
+which is what makes parallel evaluation (:mod:`spiking_synrl.parallel`) give the
+same results for any number of workers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from spiking_synrl.types import Capability, Forward, NoiseSite, WeightSpec, Weights
-from spiking_synrl.validation import check_array, check_generator, check_options
+from spiking_synrl.validation import check_array, check_float, check_generator, check_options
 
-__all__ = ["ACTIVATIONS", "Substrate"]
+__all__ = ["ACTIVATIONS", "Substrate", "candidate_slice"]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -70,7 +80,9 @@ class Substrate:
         rng: np.random.Generator | None = None,
     ) -> Forward:
         """Evaluate one weight set; arrays come back without the candidate axis."""
+        owner = f"{type(self).__name__}.forward"
         w = self.weight_spec.validate(weights)
+        node_noise = check_float(node_noise, "node_noise", owner, low=0.0, closed="left")
         stacked = {k: v[None] for k, v in w.items()}
         fwd = self.forward_population(
             stacked, inputs, node_noise=np.array([node_noise]), noise_site=noise_site, rng=rng
@@ -90,24 +102,36 @@ class Substrate:
         rng: np.random.Generator | None,
         input_shape: tuple[int | None, ...],
     ) -> tuple[int, np.ndarray, np.ndarray]:
-        owner = f"{type(self).__name__}.forward_population"
-        first = next(iter(weights.values()))
-        k = int(np.shape(first)[0])
-        for key, shape in self.weight_spec.shapes.items():
-            if key not in weights or np.shape(weights[key]) != (k, *shape):
-                from spiking_synrl.errors import WeightSpecError
+        from spiking_synrl.errors import ConfigError, WeightSpecError
 
-                got = np.shape(weights[key]) if key in weights else "missing"
+        owner = f"{type(self).__name__}.forward_population"
+        shapes = self.weight_spec.shapes
+        if not isinstance(weights, Mapping) or set(weights) != set(shapes):
+            got = sorted(weights) if isinstance(weights, Mapping) else type(weights).__name__
+            raise WeightSpecError(
+                f"The weights of {owner} must be a dict with exactly the keys "
+                f"{sorted(shapes)}. Got {got} instead."
+            )
+        k = int((np.shape(weights[next(iter(shapes))]) or (0,))[0])
+        for key, shape in shapes.items():
+            value = weights[key]
+            if np.shape(value) != (k, *shape):
                 raise WeightSpecError(
                     f"The weight {key!r} of {owner} must have shape (K, {', '.join(map(str, shape))})"
-                    f" with K={k} candidates. Got {got} instead."
+                    f" with K={k} candidates. Got {np.shape(value)} instead."
+                )
+            if np.asarray(value).dtype.kind not in "biuf":
+                raise WeightSpecError(
+                    f"The weight {key!r} of {owner} must hold real numbers. Got an array "
+                    f"of dtype {np.asarray(value).dtype} instead."
                 )
         inputs = check_array(inputs, "inputs", owner, shape=input_shape)
-        noise = np.zeros(k) if node_noise is None else np.asarray(node_noise, dtype=float)
         check_options(noise_site, "noise_site", owner, ("pre", "post"))
+        try:
+            noise = np.zeros(k) if node_noise is None else np.asarray(node_noise, dtype=float)
+        except (TypeError, ValueError):
+            noise = np.full(k, np.nan)  # reported below
         if noise.shape != (k,) or np.any(noise < 0) or not np.all(np.isfinite(noise)):
-            from spiking_synrl.errors import ConfigError
-
             raise ConfigError(
                 f"The 'node_noise' parameter of {owner} must be {k} finite values >= 0, "
                 f"one per candidate. Got {node_noise!r} instead."
@@ -117,14 +141,43 @@ class Substrate:
         return k, inputs, noise
 
 
+#: set by :func:`candidate_slice` while a worker evaluates candidates ``k0:k1`` of a
+#: population whose node-noise levels are ``sigma``: ``(sigma, k0, k1)``
+_CANDIDATE_SLICE: contextvars.ContextVar[tuple[np.ndarray, int, int] | None] = (
+    contextvars.ContextVar("candidate_slice", default=None)
+)
+
+
+@contextlib.contextmanager
+def candidate_slice(sigma: np.ndarray, k0: int, k1: int) -> Iterator[None]:
+    """Within the block, node noise is drawn as for all ``len(sigma)`` candidates and
+    :func:`broadcast_noise` keeps rows ``k0:k1``.
+
+    A worker that evaluates a slice of a population (:mod:`spiking_synrl.parallel`)
+    thus consumes the generator exactly as the whole population's call would, and
+    its candidates get the very numbers they would get in that call: results do
+    not depend on how the population is split.
+    """
+    token = _CANDIDATE_SLICE.set((np.asarray(sigma, dtype=float), int(k0), int(k1)))
+    try:
+        yield
+    finally:
+        _CANDIDATE_SLICE.reset(token)
+
+
 def broadcast_noise(
     rng: np.random.Generator | None, sigma: np.ndarray, shape: tuple[int, ...]
 ) -> np.ndarray | None:
     """Gaussian node noise ``(K, *shape)`` with std ``sigma[k]``, or None if all 0."""
+    whole = _CANDIDATE_SLICE.get()
+    k0, k1 = 0, len(sigma)
+    if whole is not None and k1 - k0 == whole[2] - whole[1]:
+        sigma, (k0, k1) = whole[0], whole[1:]
     if not np.any(sigma > 0):
         return None
     assert rng is not None  # checked in _check_population
-    return rng.standard_normal((len(sigma), *shape)) * sigma.reshape((-1,) + (1,) * len(shape))
+    xi = rng.standard_normal((len(sigma), *shape)) * sigma.reshape((-1,) + (1,) * len(shape))
+    return xi[k0:k1] if (k0, k1) != (0, len(sigma)) else xi
 
 
 def config_from(obj: Any, names: Mapping[str, Any]) -> dict[str, Any]:

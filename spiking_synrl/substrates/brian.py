@@ -86,8 +86,19 @@ several programs (e.g. two sequence lengths) live side by side in one process
 while Brian's process-global device is left as it was found. The seed is read
 from the environment variable ``SPIKING_SYNRL_SEED`` by code inserted into
 ``main()`` (the seed is otherwise compiled in). ``cuda_standalone`` shares this
-code path but draws from cuRAND, which brian2cuda seeds anew in every run: there
-the same seed does not reproduce a run (not tested here: no GPU).
+code path; brian2cuda draws from cuRAND, which it seeds with ``time(0)`` unless told
+otherwise, so the inserted code seeds cuRAND from the same variable (compiled here,
+never run: no GPU on the development machine).
+
+**Recording and export.** ``BrianFeedForward.record(weights, inputs)`` runs a
+second program of the network, one copy per input slot with spike-recording
+monitors, and returns every spike of every layer as plain arrays
+(:class:`Recording`). The Poisson input trains depend only on the seed and the
+number of input slots, which it shares with evaluation, so with the same seed
+its spikes are those of ``forward``. ``export_program`` copies that compiled
+program, with the weights as run-argument files, into a directory that runs
+without Python (:mod:`spiking_synrl.export`). ``BrianRecurrent.record`` uses the
+evaluation program itself and adds time-resolved rates and readouts.
 
 **Cost** (64-32-10 net, 100 ms, 2 busy cores, ``benchmarks/bench_snn.py``): runtime
 (Cython, GC frozen) about 110 ms per sample; one standalone run per sample about
@@ -139,10 +150,12 @@ from spiking_synrl.substrates.mlp import feedforward_shapes, layer_names
 from spiking_synrl.substrates.rnn import recurrent_shapes
 from spiking_synrl.types import Forward, NoiseSite, Weights, WeightSpec
 from spiking_synrl.validation import (
+    check_array,
     check_bool,
     check_float,
     check_int,
     check_options,
+    check_path,
     did_you_mean,
 )
 
@@ -152,6 +165,7 @@ __all__ = [
     "BrianRecurrent",
     "BrianSubstrate",
     "BuildError",
+    "Recording",
     "SimulationError",
     "default_cache_dir",
 ]
@@ -293,6 +307,234 @@ def _lock(path: Path) -> Any:
     return FileLock(str(path) + ".lock")
 
 
+# -- cuda_standalone (brian2cuda): builds without a GPU, cuRAND from pip wheels, C++17 ------
+# Everything specific to brian2cuda lives in this block; the shared build path calls
+# _cuda_settings (cache key), _cuda_build_prefs (around code generation), _cuda_seed_code
+# and _cuda_default_clock_group (into the program), _cuda_prepare_compile (before make)
+# and _cuda_compile_hint (on a failed make).
+_CUDA_BACKEND = "devices.cuda_standalone.cuda_backend."
+#: environment variable: compute capability to compile for (e.g. ``8.6``); setting it
+#: switches brian2cuda's GPU detection off (cross-compiling, or machines without a GPU)
+CUDA_CC_ENV = "SPIKING_SYNRL_CUDA_CC"
+#: compiled for when no GPU is visible and neither the Brian preference nor
+#: ``$SPIKING_SYNRL_CUDA_CC`` names one: the oldest architecture CUDA 13 still builds,
+#: and ``-arch=sm_75`` also embeds PTX, which newer GPUs compile when the program loads
+_CUDA_DEFAULT_CC = 7.5
+#: the generated makefile's cuRAND link directory (inside the build directory)
+_CUDA_LINK_DIR = "cuda_lib"
+
+
+_CUDA_GPUS: tuple[str, ...] | None = None
+
+
+def _cuda_gpus() -> tuple[str, ...]:
+    """The GPUs ``nvidia-smi -L`` lists (``"GPU 0: NVIDIA H100 ..."``, UUIDs dropped):
+    the check brian2cuda's own detection runs. Empty without a driver or a GPU."""
+    global _CUDA_GPUS
+    if _CUDA_GPUS is None:
+        _CUDA_GPUS = ()
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+            if out.returncode == 0:
+                _CUDA_GPUS = tuple(
+                    line.split(" (UUID")[0]
+                    for line in out.stdout.splitlines()
+                    if line.startswith("GPU ")
+                )
+    return _CUDA_GPUS
+
+
+def cuda_gpu_visible() -> bool:
+    """Whether ``nvidia-smi -L`` lists a GPU (so a CUDA program can run here)."""
+    return bool(_cuda_gpus())
+
+
+def _curand_from_wheel(cuda_major: int) -> tuple[Path, Path] | None:
+    """``(include, lib)`` of a cuRAND pip wheel in this environment, if there is one.
+
+    ``pip install nvidia-curand`` puts CUDA 13's cuRAND in ``site-packages/nvidia/cu13``
+    (``nvidia-curand-cu12``: ``nvidia/curand``), with ``libcurand.so.10`` but no
+    unversioned ``libcurand.so`` for the linker (see :func:`_cuda_prepare_compile`).
+    """
+    spec = importlib.util.find_spec("nvidia")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for sub in (f"cu{cuda_major}", "curand"):
+            inc, lib = Path(root) / sub / "include", Path(root) / sub / "lib"
+            if (inc / "curand.h").is_file() and any(lib.glob("libcurand.so*")):
+                return inc, lib
+    return None
+
+
+def _cuda_settings() -> dict[str, Any]:
+    """What a brian2cuda build on this machine uses; part of the cache key.
+
+    * **No GPU visible** (or ``$SPIKING_SYNRL_CUDA_CC`` set): GPU detection off,
+      ``gpu_id`` 0 and the compute capability from the Brian preference
+      ``devices.cuda_standalone.cuda_backend.compute_capability``, else
+      ``$SPIKING_SYNRL_CUDA_CC``, else 7.5. Brian preferences the user set win.
+    * **cuRAND**: a toolkit assembled from nvidia pip wheels has none. When the CUDA
+      installation brian2cuda uses lacks ``include/curand.h`` and the ``nvidia-curand``
+      wheel is installed in this environment, its headers and library are used.
+    """
+    b2 = _brian()
+    try:
+        import brian2cuda  # noqa: F401 - registers the device and its preferences
+        from brian2cuda.utils.gputools import get_cuda_path, get_cuda_runtime_version
+    except ImportError as err:
+        raise DependencyNotInstalled(
+            f"device='cuda_standalone' could not import brian2cuda ({err}). Install it "
+            'with: pip install --pre "spiking_synrl[cuda]" (Python >= 3.12).'
+        ) from err
+    prefs = b2.prefs
+    settings: dict[str, Any] = {
+        name: prefs[_CUDA_BACKEND + name]
+        for name in ("detect_gpus", "gpu_id", "compute_capability", "cuda_path")
+    }
+    settings["extra_compile_args_nvcc"] = list(prefs[_CUDA_BACKEND + "extra_compile_args_nvcc"])
+    cc_env = os.environ.get(CUDA_CC_ENV, "").strip()
+    if cc_env:
+        try:
+            cc_from_env = float(cc_env)
+        except ValueError:
+            raise ConfigError(
+                f"The environment variable {CUDA_CC_ENV} must be a compute capability "
+                f"such as '8.6'. Got {cc_env!r} instead."
+            ) from None
+    if settings["detect_gpus"] and (cc_env or not cuda_gpu_visible()):
+        settings["detect_gpus"] = False
+        if settings["gpu_id"] is None:
+            settings["gpu_id"] = 0
+        if settings["compute_capability"] is None:
+            settings["compute_capability"] = cc_from_env if cc_env else _CUDA_DEFAULT_CC
+    if settings["detect_gpus"]:  # brian2cuda compiles for the GPU it finds
+        settings["gpus"] = list(_cuda_gpus())
+    try:
+        with _cuda_quiet_log():
+            cuda_path = Path(get_cuda_path())
+            settings["cuda_runtime_version"] = float(get_cuda_runtime_version())
+    except (RuntimeError, OSError, ValueError) as err:
+        raise BuildError(
+            f"device='cuda_standalone' could not find a CUDA toolkit ({err}). Put `nvcc` "
+            "on the PATH or set $CUDA_PATH."
+        ) from err
+    curand = None
+    if not (cuda_path / "include" / "curand.h").is_file():
+        curand = _curand_from_wheel(int(settings["cuda_runtime_version"]))
+    settings["curand"] = [str(p) for p in curand] if curand else None
+    return settings
+
+
+@contextlib.contextmanager
+def _cuda_build_prefs(settings: Mapping[str, Any], directory: Path, dt_ms: float) -> Iterator[None]:
+    """Brian preferences for generating a brian2cuda project into ``directory``, and
+    ``defaultclock.dt = dt_ms`` (see :func:`_cuda_default_clock_group`)."""
+    values: dict[str, Any] = {}
+    if not settings["detect_gpus"]:
+        for name in ("detect_gpus", "gpu_id", "compute_capability"):
+            values[_CUDA_BACKEND + name] = settings[name]
+    # a fresh list: brian2cuda's makefile generation edits this preference in place
+    nvcc_args = list(settings["extra_compile_args_nvcc"])
+    if settings["curand"]:
+        include, lib = settings["curand"]
+        nvcc_args.append(f"-I{include}")  # nvcc's own -I: device code needs it too
+        prefs = _brian().prefs
+        values["codegen.cpp.library_dirs"] = [
+            *prefs["codegen.cpp.library_dirs"], str(directory / _CUDA_LINK_DIR)
+        ]  # fmt: skip
+        values["codegen.cpp.runtime_library_dirs"] = [
+            *prefs["codegen.cpp.runtime_library_dirs"], lib
+        ]  # fmt: skip
+    values[_CUDA_BACKEND + "extra_compile_args_nvcc"] = nvcc_args
+    clock = _brian().defaultclock
+    old_dt = clock.dt
+    clock.dt = dt_ms * _brian().ms
+    try:
+        with _cuda_quiet_log(), _prefs(**{k.replace(".", "__"): v for k, v in values.items()}):
+            yield
+    finally:
+        clock.dt = old_dt
+
+
+def _cuda_seed_code() -> str:
+    """C++ inserted into ``main()``: seed cuRAND from ``$SPIKING_SYNRL_SEED``.
+
+    Without a ``seed()`` call brian2cuda seeds cuRAND with ``time(0)`` in every run,
+    so runs started within the same second share their random numbers and no run is
+    reproducible. ``main()``'s lines run inside ``using namespace brian``.
+    """
+    return (
+        f'if (const char* _s = std::getenv("{_SEED_ENV}")) '
+        "random_number_buffer.set_seed(std::strtoull(_s, nullptr, 10));"
+    )
+
+
+def _cuda_default_clock_group(b2: Any) -> Any:
+    """A do-nothing group on Brian's ``defaultclock``, added to CUDA networks.
+
+    brian2cuda 1.0b1's synapse template (``synapses.cu``, homogeneous delays with
+    atomics) reads ``defaultclock.timestep``, but the program declares
+    ``defaultclock`` only when an object runs on it, and ours all set their own
+    ``dt``: the compile fails with ``identifier "defaultclock" is undefined``. This
+    group puts ``defaultclock`` into the program, ticking at the network's ``dt``
+    (set by :func:`_cuda_build_prefs`), in step with the synapses.
+    """
+    return b2.NeuronGroup(1, "", name="cuda_defaultclock")
+
+
+@contextlib.contextmanager
+def _cuda_quiet_log() -> Iterator[None]:
+    """brian2cuda's console log at warnings only for the block: it logs each of its ~30
+    preferences and every detection step at INFO level on each build."""
+    import logging
+
+    log = logging.getLogger("brian2.brian2cuda")
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _cuda_prepare_compile(settings: Mapping[str, Any], directory: Path) -> None:
+    """Fix up a generated brian2cuda project before ``make``.
+
+    * cuRAND from a pip wheel: link ``cuda_lib/libcurand.so`` to the wheel's
+      ``libcurand.so.<N>`` (the makefile links ``-lcurand``; the program finds the
+      library through the rpath set in :func:`_cuda_build_prefs`).
+    * brian2cuda 1.0b1's makefile template hardcodes ``-std=c++11``, but CUDA 13's
+      CCCL (CUB/Thrust) needs C++17 (``#error CUB requires at least C++17``). With
+      CUDA >= 13 every ``-std=c++11`` of the makefile (nvcc's, and brian2 2.10's host
+      compiler flag passed through ``-Xcompiler``) becomes ``-std=c++17``, as brian2
+      PR #1853 ("replace the default std c++ version from c++11 to c++17") does
+      upstream; older toolkits and a fixed template are left alone.
+    """
+    if settings["curand"]:
+        lib = Path(settings["curand"][1])
+        link_dir = directory / _CUDA_LINK_DIR
+        link_dir.mkdir(exist_ok=True)
+        target = sorted(lib.glob("libcurand.so*"))[0]  # libcurand.so sorts first if present
+        link = link_dir / "libcurand.so"
+        if not link.is_symlink():
+            link.symlink_to(target)
+    if settings["cuda_runtime_version"] >= 13.0:
+        makefile = directory / "makefile"
+        text = makefile.read_text()
+        if "-std=c++11" in text:
+            makefile.write_text(text.replace("-std=c++11", "-std=c++17"))
+
+
+def _cuda_compile_hint(output: str) -> str:
+    """A next step for the compiler errors a CUDA build typically hits."""
+    if "curand" in output and ("No such file" in output or "cannot find" in output):
+        return (
+            "\nThe CUDA toolkit has no cuRAND. Install the toolkit's cuRAND, or "
+            "`pip install nvidia-curand` (CUDA 13; `nvidia-curand-cu12` for CUDA 12) into "
+            "this environment: spiking_synrl then uses its headers and library."
+        )
+    return ""
+
+
 # -- the structure: one JSON description builds the objects and keys the cache --
 @dataclass(frozen=True)
 class _Layout:
@@ -301,6 +543,7 @@ class _Layout:
     n_slots: int
     n_cands: int
     n_steps: int = 1  # recurrent: input steps per run
+    record: bool = False  # feed-forward: monitors keep every spike (record(), export)
 
     @property
     def n_copies(self) -> int:
@@ -424,6 +667,133 @@ def _tail(text: str, n: int = 40) -> str:
     return "\n".join(lines[-n:])
 
 
+# -- recordings: every spike of a few samples, for rasters and rate traces ---------
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """Spikes, spike counts and filtered rates of a few samples (plain arrays).
+
+    Returned by :meth:`BrianFeedForward.record` and :meth:`BrianRecurrent.record`.
+    Times are in seconds, as :func:`spiking_synrl.plot.plot_raster` and
+    :func:`~spiking_synrl.plot.plot_rate_traces` take them.
+
+    Attributes:
+        sizes: neurons per recorded layer, e.g. ``{"in": 64, "hid": 32, "out": 10}``
+            (recurrent: ``{"hid": H}``; its inputs are currents, its outputs numpy).
+        duration_s: simulated time per sample.
+        spike_times_s: layer -> one array per sample of spike times (ascending).
+        spike_indices: layer -> one array per sample: the neuron (0..size-1) of each spike.
+        counts: layer -> ``(B, size)`` spike counts.
+        times_s: ``(n_t,)`` the times at which ``rates_hz`` is sampled.
+        rates_hz: layer -> ``(B, n_t, size)`` spike trains filtered with a causal
+            exponential kernel of time constant ``rate_tau_s``, in Hz
+            (:math:`r(t) = \\sum_{t^f < t} e^{-(t - t^f)/\\tau} / \\tau`).
+        rate_tau_s: the kernel's time constant.
+        outputs: what ``forward`` returns for these samples with the same seeds:
+            ``(B, n_out)`` (feed-forward) or ``(B, T, n_out)`` (recurrent).
+        readout: recurrent only: the linear readout :math:`y(t) = a(t) V + c` on
+            ``times_s``, ``(B, n_t, n_out)`` (``outputs`` samples it at step ends).
+    """
+
+    sizes: dict[str, int]
+    duration_s: float
+    spike_times_s: dict[str, tuple[np.ndarray, ...]]
+    spike_indices: dict[str, tuple[np.ndarray, ...]]
+    counts: dict[str, np.ndarray]
+    times_s: np.ndarray
+    rates_hz: dict[str, np.ndarray]
+    rate_tau_s: float
+    outputs: np.ndarray
+    readout: np.ndarray | None = None
+
+    @property
+    def n_samples(self) -> int:
+        """Number of recorded samples."""
+        return len(self.outputs)
+
+    def spikes(self, layer: str, sample: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """``(times_s, indices)`` of one layer's spikes in one sample."""
+        check_options(layer, "layer", "Recording.spikes", tuple(self.sizes))
+        check_int(sample, "sample", "Recording.spikes", low=0, high=self.n_samples - 1)
+        return self.spike_times_s[layer][sample], self.spike_indices[layer][sample]
+
+    def raster(self, sample: int = 0) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int]]]:
+        """All layers of one sample stacked for one raster plot.
+
+        Returns:
+            ``(times_s, indices, groups)``: layer ``l``'s neuron ``j`` is row
+            ``offset_l + j``, and ``groups[l] = (offset_l, offset_l + size_l)``, the
+            ``groups`` argument of :func:`spiking_synrl.plot.plot_raster`.
+        """
+        times, rows, groups, offset = [], [], {}, 0
+        for layer, size in self.sizes.items():
+            t, idx = self.spikes(layer, sample)
+            times.append(t)
+            rows.append(idx + offset)
+            groups[layer] = (offset, offset + size)
+            offset += size
+        order = np.argsort(np.concatenate(times), kind="stable")
+        return np.concatenate(times)[order], np.concatenate(rows)[order], groups
+
+
+def _split_spikes(
+    idx: np.ndarray, t_s: np.ndarray, size: int, n_samples: int
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Per-sample ``(times, local indices)`` of a monitor over copies ``0..n_samples-1``
+    of a ``size``-neuron layer (copy ``c`` holds neurons ``c*size .. c*size+size-1``)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    t_s = np.asarray(t_s, dtype=float)
+    copy = idx // size
+    times = tuple(t_s[copy == b] for b in range(n_samples))
+    local = tuple(idx[copy == b] % size for b in range(n_samples))
+    return times, local
+
+
+def _filtered_rates(
+    idx: np.ndarray,
+    t_s: np.ndarray,
+    n_neurons: int,
+    dt_ms: float,
+    ticks_per_point: int,
+    n_points: int,
+    tau_ms: float,
+) -> np.ndarray:
+    """Exponentially filtered spike trains in Hz, ``(n_neurons, n_points)``.
+
+    Point ``k`` lies at tick ``(k + 1) * ticks_per_point`` and sums
+    :math:`e^{-(t_k - t^f)/\\tau}/\\tau` over the spikes of earlier ticks (one pass
+    over the spikes, then one decay step per point).
+    """
+    ticks = np.rint(np.asarray(t_s, dtype=float) * 1000.0 / dt_ms).astype(np.int64)
+    point = ticks // ticks_per_point
+    keep = point < n_points
+    idx, ticks, point = np.asarray(idx, dtype=np.int64)[keep], ticks[keep], point[keep]
+    age_ms = ((point + 1) * ticks_per_point - ticks) * dt_ms
+    partial = np.zeros((n_neurons, n_points))
+    np.add.at(partial, (idx, point), np.exp(-age_ms / tau_ms))
+    decay = np.exp(-ticks_per_point * dt_ms / tau_ms)
+    trace = np.empty_like(partial)
+    z = np.zeros(n_neurons)
+    for k in range(n_points):
+        z = z * decay + partial[:, k]
+        trace[:, k] = z
+    return trace * (1000.0 / tau_ms)
+
+
+def _rate_grid(
+    owner: str, resolution_ms: float, dt_ms: float, duration_ms: float
+) -> tuple[int, int]:
+    """``(ticks per point, number of points)`` of a rate grid; checks ``resolution_ms``."""
+    check_float(resolution_ms, "resolution_ms", owner, low=0.0)
+    ratio = resolution_ms / dt_ms
+    if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+        raise ConfigError(
+            f"The 'resolution_ms' parameter of {owner} must be a multiple of dt_ms="
+            f"{dt_ms}. Got {resolution_ms!r} instead."
+        )
+    per_point = round(ratio)
+    return per_point, round(duration_ms / dt_ms) // per_point
+
+
 class _RuntimeNet:
     """A network built in Brian's runtime device, reset by ``restore`` per evaluation."""
 
@@ -545,8 +915,10 @@ class BrianSubstrate(Substrate):
         self.codegen_target = check_options(
             codegen_target, "codegen_target", owner, ("cython", "numpy", "auto")
         )
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.run_dir = Path(run_dir) if run_dir is not None else _default_run_dir()
+        self.cache_dir = (
+            default_cache_dir() if cache_dir is None else check_path(cache_dir, "cache_dir", owner)
+        )
+        self.run_dir = _default_run_dir() if run_dir is None else check_path(run_dir, "run_dir", owner)
         self.n_jobs = check_int(n_jobs, "n_jobs", owner, low=1)
         self.seed = check_int(seed, "seed", owner, low=0)
         self.freeze_gc = check_bool(freeze_gc, "freeze_gc", owner)
@@ -613,6 +985,8 @@ class BrianSubstrate(Substrate):
             cpu=_cpu_model(),
             python=platform.python_version(),
         )
+        if self.device == "cuda_standalone":
+            desc["cuda"] = _cuda_settings()
         blob = json.dumps(desc, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -645,14 +1019,15 @@ class BrianSubstrate(Substrate):
 
     def _build_standalone(self, layout: _Layout, directory: Path) -> dict[str, Any]:
         b2 = _brian()
-        if self.device == "cuda_standalone":
-            import brian2cuda  # noqa: F401 - registers the device
-
+        cuda = _cuda_settings() if self.device == "cuda_standalone" else None
         from brian2.core.variables import ArrayVariable
 
         if directory.exists():
             shutil.rmtree(directory)  # a half-finished build of an earlier process
-        with _device(self.device, build_on_run=False) as dev:
+        cuda_prefs = (
+            _cuda_build_prefs(cuda, directory, self.dt_ms) if cuda else contextlib.nullcontext()
+        )
+        with cuda_prefs, _device(self.device, build_on_run=False) as dev:
             dev.reinit()
             dev.activate(build_on_run=False)
             try:
@@ -664,8 +1039,11 @@ class BrianSubstrate(Substrate):
                         "for (int _i = 0; _i < (int)brian::_random_generators.size(); _i++) "
                         "brian::_random_generators[_i].seed(std::atol(_s) + _i);",
                     )
-                # brian2cuda draws from cuRAND, seeded anew by every run (untested here)
+                if cuda:
+                    dev.insert_code("main", _cuda_seed_code())
                 net, objects, results = self._create_objects(b2, layout)
+                if cuda:
+                    net.add(_cuda_default_clock_group(b2))
                 net.run(self.run_duration_ms(layout) * b2.ms, namespace={})
                 try:
                     dev.build(directory=str(directory), compile=False, run=False, with_output=False)
@@ -706,6 +1084,8 @@ class BrianSubstrate(Substrate):
                 meta["description"] = self._description(layout)
             finally:
                 dev.reinit()
+        if cuda:
+            _cuda_prepare_compile(cuda, directory)
         self._compile(directory)
         return meta
 
@@ -724,10 +1104,11 @@ class BrianSubstrate(Substrate):
                 "use device='runtime' without them."
             ) from err
         if proc.returncode != 0:
+            output = proc.stdout + proc.stderr
+            hint = _cuda_compile_hint(output) if self.device == "cuda_standalone" else ""
             raise BuildError(
                 f"Compiling the Brian2 network in {directory} failed (exit code "
-                f"{proc.returncode}). Compiler output (tail):\n"
-                f"{_tail(proc.stdout + proc.stderr)}"
+                f"{proc.returncode}). Compiler output (tail):\n{_tail(output)}{hint}"
             )
 
     def _expected_indices(self, syn_name: str, layout: _Layout) -> tuple[np.ndarray, np.ndarray]:
@@ -820,6 +1201,19 @@ class BrianSubstrate(Substrate):
         """One seed per sample chunk, from ``rng`` (or the substrate's ``seed``)."""
         gen = rng if rng is not None else np.random.default_rng(self.seed)
         return [int(s) for s in gen.integers(0, 2**31 - 1, size=n)]
+
+    def run_seeds(self, n_samples: int, rng: np.random.Generator | None = None) -> list[int]:
+        """The seeds of the runs that ``forward(weights, inputs, rng=rng)`` makes.
+
+        One seed per run of up to ``batch_size`` samples, drawn first from ``rng``
+        (``None``: the substrate's own ``seed``, as evaluation uses), so this call
+        consumes ``rng`` as that ``forward`` would. A compiled program reads its seed
+        from ``$SPIKING_SYNRL_SEED``: an exported binary
+        (:mod:`spiking_synrl.export`) run with these seeds reproduces that evaluation
+        spike for spike.
+        """
+        n = check_int(n_samples, "n_samples", f"{type(self).__name__}.run_seeds", low=1)
+        return self._seeds(rng, len(self._chunks(n, self._layout(n, 1).n_slots)))
 
     @staticmethod
     def _reject_units(weights: Weights, owner: str) -> None:
@@ -939,7 +1333,12 @@ class BrianFeedForward(BrianSubstrate):
             codegen_target=codegen_target, cache_dir=cache_dir, run_dir=run_dir,
             n_jobs=n_jobs, seed=seed, freeze_gc=freeze_gc,
         )  # fmt: skip
-        self.duration_ms = check_float(duration_ms, "duration_ms", owner, low=self.dt_ms)
+        self.duration_ms = check_float(duration_ms, "duration_ms", owner, low=0.0)
+        if self.duration_ms <= self.dt_ms:
+            raise ConfigError(
+                f"The 'duration_ms' parameter of {owner} must be longer than the time step "
+                f"'dt_ms' ({self.dt_ms:g}). Got {duration_ms!r} instead."
+            )
         self.max_rate_hz = check_float(max_rate_hz, "max_rate_hz", owner, low=0.0, closed="left")
         self.readout_scale = check_float(readout_scale, "readout_scale", owner, low=0.0)
         self.readout_offset = check_float(readout_offset, "readout_offset", owner)
@@ -980,7 +1379,7 @@ class BrianFeedForward(BrianSubstrate):
         return {
             "kind": self.kind,
             "sizes": [self.sizes[layer] for layer in self.layers],
-            "layout": [layout.n_slots, layout.n_cands],
+            "layout": [layout.n_slots, layout.n_cands, *(["record"] if layout.record else [])],
             "neuron": self.neuron,
             "on_pre": self.on_pre,
             "namespace": self._namespace(),
@@ -1044,9 +1443,14 @@ class BrianFeedForward(BrianSubstrate):
             objects[name] = syn
         results: dict[str, tuple[str, str]] = {}
         for layer in self.layers:
-            mon = b2.SpikeMonitor(objects[f"pop_{layer}"], record=False, name=f"mon_{layer}")
+            mon = b2.SpikeMonitor(
+                objects[f"pop_{layer}"], record=layout.record, name=f"mon_{layer}"
+            )
             objects[f"mon_{layer}"] = mon
             results[f"count:{layer}"] = (f"mon_{layer}", "count")
+            if layout.record:
+                results[f"spike_i:{layer}"] = (f"mon_{layer}", "i")
+                results[f"spike_t:{layer}"] = (f"mon_{layer}", "t")
         net = b2.Network(*objects.values())
         return net, objects, results
 
@@ -1147,6 +1551,168 @@ class BrianFeedForward(BrianSubstrate):
                 z[:nk, :nb] = xi[k0:k1, b0:b1]
                 values[f"pop_{layer}.I_noise"] = z.ravel()
         return values
+
+    # -- diagnostics and export ---------------------------------------------------------
+    def _record_layout(self) -> _Layout:
+        """One copy per input slot, every spike kept: the program of :meth:`record` and
+        :meth:`export_program`. It has as many input slots as evaluation's, so the same
+        seed gives the same input spike trains and so the same spikes everywhere."""
+        return _Layout(self.batch_size, 1, record=True)
+
+    def record(
+        self,
+        weights: Weights,
+        inputs: np.ndarray,
+        *,
+        rng: np.random.Generator | None = None,
+        rate_tau_ms: float = 10.0,
+        resolution_ms: float = 1.0,
+    ) -> Recording:
+        """Every spike of every layer for a few samples, with the clean weights.
+
+        Runs on the substrate's device (a second program, with spike-recording
+        monitors and one copy per sample, built once like the evaluation program).
+        With the same ``rng`` seed (or ``None``, the substrate's ``seed``) the spikes
+        are those of ``forward(weights, inputs, rng=rng)``: the counts and outputs
+        are equal (tested for ``cpp_standalone``).
+
+        Args:
+            weights: one weight set.
+            inputs: ``(B, n_inputs)`` features.
+            rng: draws the seeds of the runs (default: the substrate's ``seed``).
+            rate_tau_ms: time constant of the exponential filter of ``rates_hz``.
+            resolution_ms: spacing of ``times_s`` (a multiple of ``dt_ms``).
+
+        Returns:
+            A :class:`Recording` with layers ``in``, the hidden layers and ``out``.
+        """
+        owner = f"{type(self).__name__}.record"
+        self._reject_units(weights, owner)
+        w = self.weight_spec.validate(weights)
+        x = check_array(inputs, "inputs", owner, shape=(None, self.n_inputs))
+        tau = check_float(rate_tau_ms, "rate_tau_ms", owner, low=0.0)
+        per_point, n_points = _rate_grid(owner, resolution_ms, self.dt_ms, self.duration_ms)
+        layout = self._record_layout()
+        chunks = self._chunks(len(x), layout.n_slots)
+        seeds = self._seeds(rng, len(chunks))
+        net = self._net(layout)
+        stacked = {k: np.asarray(v, dtype=float)[None] for k, v in w.items()}
+        rates = np.clip(x, 0.0, None) * self.max_rate_hz
+        noise: dict[str, np.ndarray | None] = {layer: None for layer in self.layers[1:]}
+        jobs = [
+            (self._run_values(stacked, rates, noise, layout, chunk, (0, 1)), seed)
+            for chunk, seed in zip(chunks, seeds, strict=True)
+        ]
+        results = self._execute(net, jobs)
+        times: dict[str, tuple[np.ndarray, ...]] = {layer: () for layer in self.layers}
+        indices: dict[str, tuple[np.ndarray, ...]] = {layer: () for layer in self.layers}
+        counts: dict[str, list[np.ndarray]] = {layer: [] for layer in self.layers}
+        filtered: dict[str, list[np.ndarray]] = {layer: [] for layer in self.layers}
+        for (b0, b1), res in zip(chunks, results, strict=True):
+            for layer in self.layers:
+                n, i_s, t_s = self.sizes[layer], res[f"spike_i:{layer}"], res[f"spike_t:{layer}"]
+                t_b, i_b = _split_spikes(i_s, t_s, n, b1 - b0)
+                times[layer] += t_b
+                indices[layer] += i_b
+                counts[layer].append(res[f"count:{layer}"].reshape(-1, n)[: b1 - b0])
+                r = _filtered_rates(
+                    i_s, t_s, layout.n_slots * n, self.dt_ms, per_point, n_points, tau
+                )
+                filtered[layer].append(np.swapaxes(r.reshape(-1, n, n_points)[: b1 - b0], 1, 2))
+        all_counts = {layer: np.concatenate(c).astype(np.int64) for layer, c in counts.items()}
+        return Recording(
+            sizes=dict(self.sizes),
+            duration_s=self.duration_ms / 1000.0,
+            spike_times_s=times,
+            spike_indices=indices,
+            counts=all_counts,
+            times_s=np.arange(1, n_points + 1) * per_point * self.dt_ms / 1000.0,
+            rates_hz={layer: np.concatenate(r) for layer, r in filtered.items()},
+            rate_tau_s=tau / 1000.0,
+            outputs=all_counts["out"] * self.readout_scale - self.readout_offset,
+        )
+
+    def export_program(self, weights: Weights, directory: str | os.PathLike[str]) -> dict[str, Any]:
+        """Write a compiled C++ standalone project of this network with ``weights``.
+
+        ``directory/project`` receives the Brian2-generated project (C++ sources,
+        makefile, ``static_arrays`` and the compiled ``main``, which links only the
+        C++ runtime) of the :meth:`record` program: ``batch_size`` copies of the
+        network, one per input slot. ``directory/weights/<name>.dat`` receive the
+        weights as Brian run arguments (raw little-endian float64, one file per
+        Brian variable). ``main`` is then run from ``project`` as::
+
+            SPIKING_SYNRL_SEED=<seed> ./main --results_dir <dir>/ pop_in.rates=<file> \\
+                syn_in_hid.w=../weights/syn_in_hid.w.dat ...
+
+        with ``<file>`` holding ``batch_size * n_inputs`` float64 rates in Hz; it
+        writes each layer's spike counts (int32, copy-major) and spikes to
+        ``<dir>``. The program is compiled for ``cpp_standalone`` whatever this
+        substrate's device (and cached like every build).
+
+        Returns:
+            What a caller needs to run it (JSON-able): sizes, the slots per run,
+            the input variable, the run arguments (``name -> value or file``
+            relative to ``project``), result files, the seed variable, units.
+        """
+        owner = f"{type(self).__name__}.export_program"
+        self._reject_units(weights, owner)
+        w = self.weight_spec.validate(weights)
+        if self.device != "cpp_standalone":
+            twin = type(self)(**{**self.config(), "device": "cpp_standalone"})
+            return twin.export_program(w, directory)
+        from spiking_synrl.training.checkpoint import atomic_write_bytes
+
+        layout = self._record_layout()
+        program = self._net(layout)
+        assert isinstance(program, _Program)  # cpp_standalone, checked above
+        out = Path(directory)
+        keep_out = shutil.ignore_patterns("init_*", "*.lock", "stdout.txt")
+        with _lock(program.directory):
+            shutil.copytree(program.directory, out / "project", ignore=keep_out)
+        for stale in (out / "project" / "results").glob("*"):
+            stale.unlink()  # results of a build-time run, if Brian left any
+        (out / "project" / "results").mkdir(exist_ok=True)  # ./main's default results_dir
+        stacked = {k: np.asarray(v, dtype=float)[None] for k, v in w.items()}
+        idle = np.zeros((layout.n_slots, self.n_inputs))
+        noise: dict[str, np.ndarray | None] = {layer: None for layer in self.layers[1:]}
+        values = self._run_values(stacked, idle, noise, layout, (0, layout.n_slots), (0, 1))
+        del values["pop_in.rates"]  # the input of each run
+        (out / "weights").mkdir()
+        run_args: dict[str, str] = {}
+        for name, value in values.items():
+            arr = np.asarray(value, dtype="<f8")
+            if arr.ndim == 0:
+                run_args[name] = repr(float(arr))
+                continue
+            if arr.size != program.args[name][1]:  # C++ would keep its zeros silently
+                raise SimulationError(
+                    f"The run argument {name!r}{_weight_key(name)} has {arr.size} values; "
+                    f"the program expects {program.args[name][1]}. Please report this."
+                )
+            atomic_write_bytes(out / "weights" / f"{name}.dat", arr.tobytes())
+            run_args[name] = f"../weights/{name}.dat"
+        results = {
+            key: {"file": fname, "dtype": np.dtype(dtype).newbyteorder("<").str}
+            for key, (fname, dtype) in program.results.items()
+            if not key.startswith(("pre:", "post:"))
+        }
+        return {
+            "layers": dict(self.sizes),
+            "slots": layout.n_slots,
+            "input": {"arg": "pop_in.rates", "size": program.args["pop_in.rates"][1]},
+            "run_args": run_args,
+            "results": results,
+            "seed_env": _SEED_ENV,
+            "duration_ms": self.duration_ms,
+            "dt_ms": self.dt_ms,
+            "max_rate_hz": self.max_rate_hz,
+            "readout_scale": self.readout_scale,
+            "readout_offset": self.readout_offset,
+            "brian2": str(_brian().__version__),
+            "compiler_flags": list(_brian().prefs["codegen.cpp.extra_compile_args_gcc"]),
+            "substrate": self.config(),
+        }
 
 
 # ---------------------------------------------------------------------------------
@@ -1483,3 +2049,78 @@ class BrianRecurrent(BrianSubstrate):
         act = trace.reshape(shape) * (self.w_scale * self.tau_m_ms / self.trace_tau_ms)
         rate = counts.reshape(shape) * (self.w_scale * self.tau_m_ms / self.step_ms)
         return np.swapaxes(act, 2, 3), np.swapaxes(rate, 2, 3)
+
+    # -- diagnostics ----------------------------------------------------------------
+    def record(
+        self,
+        weights: Weights,
+        inputs: np.ndarray,
+        *,
+        rng: np.random.Generator | None = None,
+        resolution_ms: float = 1.0,
+    ) -> Recording:
+        """Hidden spikes, filtered rates and the readout over time, clean weights.
+
+        Runs the program ``forward(weights, inputs)`` uses for one candidate (same
+        device, same build), so ``outputs`` equal that call's. ``rates_hz["hid"]``
+        is the readout filter (:math:`\\tau_r` = ``trace_tau_ms``) on a grid of
+        ``resolution_ms``; ``readout`` is :math:`y(t) = a(t) V + c` on that grid,
+        with :math:`a = s\\,\\tau_m r`. The network has no random input, so ``rng``
+        (seeds, as in ``forward``) matters only for API symmetry.
+
+        Args:
+            weights: one weight set.
+            inputs: ``(B, T, n_inputs)`` sequences.
+            rng: draws the seeds of the runs (default: the substrate's ``seed``).
+            resolution_ms: spacing of ``times_s`` (a multiple of ``dt_ms``).
+        """
+        owner = f"{type(self).__name__}.record"
+        self._reject_units(weights, owner)
+        w = self.weight_spec.validate(weights)
+        x = check_array(inputs, "inputs", owner, shape=(None, None, self.n_inputs))
+        n_b, n_t, _ = x.shape
+        h_n = self.n_hidden
+        layout = self._layout(n_b, 1, n_t)
+        duration_ms = self.run_duration_ms(layout)
+        per_point, n_points = _rate_grid(owner, resolution_ms, self.dt_ms, duration_ms)
+        chunks = self._chunks(n_b, layout.n_slots)
+        seeds = self._seeds(rng, len(chunks))
+        net = self._net(layout)
+        stacked = {k: np.asarray(v, dtype=float)[None] for k, v in w.items()}
+        jobs = [
+            (self._run_values(stacked, x, None, layout, chunk, (0, 1)), seed)
+            for chunk, seed in zip(chunks, seeds, strict=True)
+        ]
+        results = self._execute(net, jobs)
+        times: tuple[np.ndarray, ...] = ()
+        indices: tuple[np.ndarray, ...] = ()
+        counts, rates, act_steps = [], [], []
+        for (b0, b1), res in zip(chunks, results, strict=True):
+            nb = b1 - b0
+            t_b, i_b = _split_spikes(res["spike_i"], res["spike_t"], h_n, nb)
+            times += t_b
+            indices += i_b
+            counts.append(np.array([np.bincount(i, minlength=h_n) for i in i_b]).reshape(nb, h_n))
+            r = _filtered_rates(
+                res["spike_i"], res["spike_t"], layout.n_copies * h_n, self.dt_ms, per_point,
+                n_points, self.trace_tau_ms,
+            )  # fmt: skip
+            rates.append(np.swapaxes(r.reshape(-1, h_n, n_points)[:nb], 1, 2))
+            act, _ = self._filter_spikes(res["spike_i"], res["spike_t"], layout)
+            act_steps.append(act[0, :nb])
+        rates_hid = np.concatenate(rates)
+        v_out = np.asarray(w["hid->out"])
+        c_out = np.asarray(w["bias->out"]) if self.bias else 0.0
+        act_grid = rates_hid * (self.w_scale * self.tau_m_ms / 1000.0)
+        return Recording(
+            sizes={"hid": h_n},
+            duration_s=duration_ms / 1000.0,
+            spike_times_s={"hid": times},
+            spike_indices={"hid": indices},
+            counts={"hid": np.concatenate(counts).astype(np.int64)},
+            times_s=np.arange(1, n_points + 1) * per_point * self.dt_ms / 1000.0,
+            rates_hz={"hid": rates_hid},
+            rate_tau_s=self.trace_tau_ms / 1000.0,
+            outputs=np.concatenate(act_steps) @ v_out + c_out,
+            readout=act_grid @ v_out + c_out,
+        )

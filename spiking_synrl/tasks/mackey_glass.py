@@ -56,6 +56,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from spiking_synrl.errors import ConfigError
 from spiking_synrl.tasks.base import Task
 from spiking_synrl.types import Batch
 from spiking_synrl.validation import check_generator, check_int
@@ -159,9 +160,21 @@ class MackeyGlass(Task):
         self.seed = check_int(seed, "seed", owner, low=0)
         self.horizon = check_int(horizon, "horizon", owner, low=1)
         self.train_length = check_int(n_train, "n_train", owner, low=1)
-        self.window = check_int(window, "window", owner, low=1, high=self.train_length)
-        self.washout = check_int(washout, "washout", owner, low=0, high=self.window - 1)
-        self.test_length = check_int(n_test, "n_test", owner, low=self.washout + 1)
+        self.window = check_int(window, "window", owner, low=1)
+        self.washout = check_int(washout, "washout", owner, low=0)
+        self.test_length = check_int(n_test, "n_test", owner, low=1)
+        # bounds that tie two parameters together: each message names both
+        if self.window > self.train_length:
+            raise ConfigError(
+                f"The 'window' parameter of {owner} must be an int in [1, "
+                f"{self.train_length}] (at most 'n_train'). Got {self.window} instead."
+            )
+        for name, bound in (("window", self.window), ("n_test", self.test_length)):
+            if self.washout >= bound:
+                raise ConfigError(
+                    f"The 'washout' parameter of {owner} must be an int in [0, {bound - 1}] "
+                    f"(less than {name!r}). Got {self.washout} instead."
+                )
         self.n_inputs = 1
         self.n_outputs = 1
         self.loss_name = "mse"

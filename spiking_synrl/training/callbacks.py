@@ -15,13 +15,15 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spiking_synrl.errors import ConfigError
 from spiking_synrl.training.checkpoint import (
     checkpoint_path,
     list_checkpoints,
+    remove_stale_temporaries,
     save_checkpoint,
 )
 from spiking_synrl.training.step import TrainState
-from spiking_synrl.validation import check_int, check_options
+from spiking_synrl.validation import check_float, check_int, check_options
 
 if TYPE_CHECKING:
     from spiking_synrl.training.trainer import Trainer
@@ -132,13 +134,18 @@ def truncate_log(path: Path, step: int) -> None:
 class Checkpointer(Callback):
     """Save the training state every ``every`` steps and at the end, atomically.
 
-    Keeps the newest ``keep`` checkpoints in ``directory``.
+    Keeps the newest ``keep`` checkpoints in ``directory``. At the start of a run
+    it deletes the temporary files of writes that a killed run left unfinished.
     """
 
     def __init__(self, directory: str | os.PathLike[str], every: int = 1000, keep: int = 3):
         self.directory = Path(directory)
         self.every = check_int(every, "every", "Checkpointer", low=1)
         self.keep = check_int(keep, "keep", "Checkpointer", low=1)
+
+    def on_train_begin(self, trainer: Trainer, state: TrainState) -> None:
+        for path in remove_stale_temporaries(self.directory):
+            log.info("removed %s, left by a checkpoint write that was killed", path)
 
     def save(self, trainer: Trainer, state: TrainState) -> Path:
         """Write a checkpoint of ``state`` now."""
@@ -155,7 +162,8 @@ class Checkpointer(Callback):
             self.save(trainer, state)
 
     def on_train_end(self, trainer: Trainer, state: TrainState) -> None:
-        if state.step % self.every != 0:
+        # also after a NaN in the first step: the last good state is then step 0
+        if not checkpoint_path(self.directory, state.step).exists():
             self.save(trainer, state)
 
 
@@ -176,10 +184,15 @@ class EarlyStopping(Callback):
         patience: int = 10,
         target: float | None = None,
     ) -> None:
+        if not isinstance(monitor, str) or not monitor:
+            raise ConfigError(
+                "The 'monitor' parameter of EarlyStopping must be a metric name such as "
+                f"'val_loss' or 'val_accuracy'. Got {monitor!r} instead."
+            )
         self.monitor = monitor
         self.mode = check_options(mode, "mode", "EarlyStopping", ("min", "max"))
         self.patience = check_int(patience, "patience", "EarlyStopping", low=0)
-        self.target = target
+        self.target = None if target is None else check_float(target, "target", "EarlyStopping")
         self.best: float | None = None
         self.wait = 0
         self.stopped_at: int | None = None

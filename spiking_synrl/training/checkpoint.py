@@ -3,8 +3,10 @@
 The file holds every array of the state (weights, rule state) under numbered
 keys and one JSON document, ``meta``, that describes the structure (which field
 of which state dataclass each array fills), the step, the random generator's
-state and a SHA-256 checksum of the arrays. No pickle: loading imports only state
-dataclasses defined in ``spiking_synrl`` or ``networks``.
+state and a SHA-256 checksum of the arrays and of the rest of ``meta`` (format 2;
+format-1 files, whose checksum covers the arrays only, still load). No pickle:
+loading imports only state dataclasses defined in ``spiking_synrl`` or
+``networks``.
 
 Writes go to a temporary file in the same directory, are flushed to disk, then
 renamed over the target (``os.replace`` is atomic on POSIX), so a run killed in
@@ -20,7 +22,6 @@ import json
 import os
 import re
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,14 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "load_checkpoint",
+    "remove_stale_temporaries",
     "save_checkpoint",
 ]
 
 _ALLOWED_MODULES = ("spiking_synrl", "networks")
 _NAME = re.compile(r"^ckpt-(\d{8})\.npz$")
+#: the temporary files of atomic_write_bytes: ``.<target name>.<mkstemp's 8 chars>.tmp``
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _UMASK = os.umask(0)  # read once (setting it is process-wide), then restored
 os.umask(_UMASK)
 
@@ -74,6 +78,22 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left in ``directory``.
+
+    A SIGKILL between :func:`atomic_write_bytes` creating its temporary file and
+    renaming it leaves that file behind (the target itself is intact). Call this
+    only when no other process writes to ``directory``. Returns the deleted paths.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    stale = [p for p in directory.iterdir() if p.is_file() and _TEMPORARY.match(p.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def atomic_write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
@@ -137,8 +157,14 @@ def _decode(node: Any, arrays: dict[int, np.ndarray]) -> Any:
     return node["value"]
 
 
-def _checksum(arrays: list[np.ndarray]) -> str:
+def _checksum(arrays: list[np.ndarray], meta: dict[str, Any] | None = None) -> str:
+    """SHA-256 of the arrays and (format 2) of everything else in ``meta``."""
     digest = hashlib.sha256()
+    if meta is not None:
+        described = {k: v for k, v in meta.items() if k != "checksum"}
+        # through a JSON round trip, so that saving and loading hash the same text
+        canonical = json.dumps(json.loads(json.dumps(described)), sort_keys=True)
+        digest.update(canonical.encode())
     for arr in arrays:
         arr = np.ascontiguousarray(arr)
         digest.update(str((arr.dtype.str, arr.shape)).encode())
@@ -159,15 +185,15 @@ def save_checkpoint(
         "weights": _encode(dict(state.weights), arrays),
         "rule_state": _encode(state.rule_state, arrays),
     }
-    meta = {
-        "format": 1,
+    meta: dict[str, Any] = {
+        "format": 2,
         "step": state.step,
         "n_evals": state.n_evals,
         "rng": rng.bit_generator.state,
         "structure": structure,
-        "checksum": _checksum(arrays),
         "extra": extra or {},
     }
+    meta["checksum"] = _checksum(arrays, meta)
     payload = {f"a{i}": a for i, a in enumerate(arrays)}
     atomic_write_npz(path, meta=np.array(json.dumps(meta)), **payload)
     return Path(path)
@@ -189,22 +215,35 @@ def load_checkpoint(
             meta = json.loads(str(data["meta"]))
             n = sum(1 for k in data.files if k.startswith("a"))
             arrays = [data[f"a{i}"] for i in range(n)]
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        if not isinstance(meta, dict):
+            raise ValueError("its 'meta' entry is not a JSON object")
+    # a damaged zip raises anything from BadZipFile and zlib.error to NotImplementedError
+    # ("compression method not supported") or RuntimeError ("encrypted")
+    except Exception as err:
         raise CheckpointError(
             f"Checkpoint {str(path)!r} is unreadable (truncated or not a checkpoint): {err}"
         ) from err
-    if _checksum(arrays) != meta.get("checksum"):
+    # format 1 (before meta was covered) checked the arrays only
+    covered = meta if meta.get("format", 1) >= 2 else None
+    if _checksum(arrays, covered) != meta.get("checksum"):
         raise CheckpointError(
             f"Checkpoint {str(path)!r} failed its checksum: the file was altered or corrupted."
         )
-    by_index = dict(enumerate(arrays))
-    structure = meta["structure"]
-    state = TrainState(
-        step=int(meta["step"]),
-        weights=_decode(structure["weights"], by_index),
-        rule_state=_decode(structure["rule_state"], by_index),
-        n_evals=int(meta.get("n_evals", 0)),
-    )
+    try:
+        by_index = dict(enumerate(arrays))
+        structure = meta["structure"]
+        state = TrainState(
+            step=int(meta["step"]),
+            weights=_decode(structure["weights"], by_index),
+            rule_state=_decode(structure["rule_state"], by_index),
+            n_evals=int(meta.get("n_evals", 0)),
+        )
+    except CheckpointError:
+        raise
+    except Exception as err:  # a well-formed file of another layout
+        raise CheckpointError(
+            f"Checkpoint {str(path)!r} does not describe a training state: {err!r}"
+        ) from err
     return state, meta["rng"], meta.get("extra", {})
 
 

@@ -8,6 +8,7 @@ pure function of the step: resuming mid-run draws the very same batches.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 
 from spiking_synrl.errors import CapabilityError, NonFiniteLossError
 from spiking_synrl.evaluate import evaluate_weights
+from spiking_synrl.parallel import CandidatePool
 from spiking_synrl.rules.base import LearningRule
 from spiking_synrl.substrates.base import Substrate
 from spiking_synrl.tasks.base import Task
@@ -63,6 +65,9 @@ class Trainer:
             keep a 5,000-sample mask for 5,000 iterations).
         eval_every: evaluate on the task's evaluation split every this many steps
             (and at the last step); metrics are prefixed with the split name.
+        eval_workers: evaluate each step's candidates in this many worker
+            processes (1 = in this process, one vectorised call). The run is
+            bit-identical for every value (:mod:`spiking_synrl.parallel`).
         callbacks: :class:`Callback` objects.
 
     Raises:
@@ -87,6 +92,7 @@ class Trainer:
         batch_size: int | None = None,
         batch_refresh: int = 1,
         eval_every: int = 100,
+        eval_workers: int = 1,
         callbacks: Sequence[Callback] = (),
     ) -> None:
         missing = set(rule.requires) - set(substrate.capabilities)
@@ -108,6 +114,7 @@ class Trainer:
         )
         self.batch_refresh = check_int(batch_refresh, "batch_refresh", "Trainer", low=1)
         self.eval_every = check_int(eval_every, "eval_every", "Trainer", low=1)
+        self.eval_workers = check_int(eval_workers, "eval_workers", "Trainer", low=1)
         self.callbacks = list(callbacks)
         self.rng = np.random.default_rng(self.seed)
         self.n_steps = 0
@@ -164,23 +171,30 @@ class Trainer:
         history = History()
         for cb in self.callbacks:
             cb.on_train_begin(self, state)
-        while state.step < self.n_steps and not self._stop:
-            try:
-                new_state, metrics = train_step(
-                    self.rule, self.substrate, self.task, state, self.rng,
-                    batch=self._batch(state.step),
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if self.eval_workers > 1 and state.step < self.n_steps:  # lives for this fit
+                traces = "traces" in self.rule.requires  # else not worth sending back
+                pool = stack.enter_context(
+                    CandidatePool(self.substrate, self.task, self.eval_workers, traces=traces)
                 )
-            except NonFiniteLossError:
-                for cb in self.callbacks:  # the checkpointer keeps the last good state
-                    cb.on_train_end(self, state)
-                raise
-            state = new_state
-            if state.step % self.eval_every == 0 or state.step == self.n_steps:
-                metrics.update(self.evaluate(state.weights))
-            record = {"step": state.step, **metrics}
-            history.records.append(record)
-            for cb in self.callbacks:
-                cb.on_step_end(self, state, metrics)
+            while state.step < self.n_steps and not self._stop:
+                try:
+                    new_state, metrics = train_step(
+                        self.rule, self.substrate, self.task, state, self.rng,
+                        batch=self._batch(state.step), pool=pool,
+                    )
+                except NonFiniteLossError:
+                    for cb in self.callbacks:  # the checkpointer keeps the last good state
+                        cb.on_train_end(self, state)
+                    raise
+                state = new_state
+                if state.step % self.eval_every == 0 or state.step == self.n_steps:
+                    metrics.update(self.evaluate(state.weights))
+                record = {"step": state.step, **metrics}
+                history.records.append(record)
+                for cb in self.callbacks:
+                    cb.on_step_end(self, state, metrics)
         if self._stop and not any(k.startswith(self.eval_prefix) for k in history.final):
             history.records[-1].update(self.evaluate(state.weights))
         for cb in self.callbacks:

@@ -22,7 +22,6 @@ from spiking_synrl.testing import toy_problem
 from spiking_synrl.training import (
     Checkpointer,
     EarlyStopping,
-    JSONLLogger,
     Trainer,
     latest_checkpoint,
     load_checkpoint,
@@ -73,7 +72,7 @@ def test_truncated_or_altered_checkpoint_named_and_skipped(tmp_path):
     trainer.fit(15)
     newest = tmp_path / "ckpt-00000015.npz"
     newest.write_bytes(newest.read_bytes()[:200])  # truncated by a crash
-    with pytest.raises(CheckpointError, match="ckpt-00000015.npz"):
+    with pytest.raises(CheckpointError, match=r"ckpt-00000015\.npz"):
         load_checkpoint(newest)
     bad = []
     path, state, _, _ = latest_checkpoint(tmp_path, on_bad=lambda p, e: bad.append(p))
@@ -148,3 +147,124 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path):
                           load_weights(tmp_path / "killed/final.npz"))
     assert (tmp_path / "ref/metrics.jsonl").read_text() == (
         tmp_path / "killed/metrics.jsonl").read_text()
+
+
+def _kill_during_checkpoint_write(
+    cmd: list[str], ckpts: Path, min_step: int
+) -> tuple[int, bool]:
+    """Start ``cmd``, SIGKILL it as soon as the temporary file of a checkpoint of
+    step ``min_step`` or later exists.
+
+    Returns the step of the checkpoint being written (-1 if the run finished first)
+    and whether the kill landed mid-write (the temporary file outlived the process).
+    """
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    first = f".ckpt-{min_step:08d}"  # .ckpt-00000020.npz.<random>.tmp, names sort by step
+    tmp = None
+    while tmp is None and proc.poll() is None and time.time() < deadline:
+        if ckpts.is_dir():
+            tmp = next((p for p in os.scandir(ckpts)
+                        if p.name.endswith(".tmp") and p.name >= first), None)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    if tmp is None:
+        return -1, False
+    return int(tmp.name.split(".")[1].removeprefix("ckpt-")), os.path.exists(tmp.path)
+
+
+def test_sigkill_during_checkpoint_writes_then_resume_loses_at_most_one_interval(tmp_path):
+    """Kill `synrl train`, then `synrl resume`, each in the middle of writing a checkpoint.
+
+    A 2-100000-1 network with Adam makes each checkpoint ~10 MB (tens of ms to
+    write and fsync), so polling for the temporary file catches writes in progress.
+    """
+    every = 10
+    args = ["--task", "xor", "--rule", "backprop", "--param", 'optimizer="adam"', "--param",
+            "lr=0.001", "--hidden", "100000", "--steps", "80", "--checkpoint-every",
+            str(every), "--eval-every", "20", "--seed", "7", "--no-progress"]
+    from spiking_synrl.cli import main
+
+    assert main(["train", *args, "--out", str(tmp_path / "ref")]) == 0
+    run = tmp_path / "killed"
+    ckpts = run / "checkpoints"
+    synrl = [sys.executable, "-m", "spiking_synrl.cli"]
+    cmd = [*synrl, "train", *args, "--out", str(run)]
+    mid_write: list[int] = []
+    min_step = 2 * every  # so that a good checkpoint exists to fall back to
+    for _ in range(6):  # each kill ends one process; the next attempt resumes the run
+        step, in_write = _kill_during_checkpoint_write(cmd, ckpts, min_step)
+        cmd = [*synrl, "resume", str(run), "--no-progress"]
+        if step < 0 or (run / "final.npz").exists():
+            break  # the process finished before a write was caught
+        if not in_write:
+            continue  # the kill came just after the rename: a plain kill
+        found = latest_checkpoint(ckpts)
+        good = 0 if found is None else found[1].step
+        logged = [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()]
+        # the checkpoint of `step` was cut short; the previous one is intact and is
+        # where resume starts: the steps lost are those since it, one interval
+        assert good == step - every and logged[-1] == step
+        mid_write.append(step)
+        min_step = step + every
+        if len(mid_write) == 2:
+            break
+    print("mid-write kills at steps", mid_write)
+    assert mid_write, "no kill landed during a checkpoint write"
+    done = subprocess.run([*synrl, "resume", str(run), "--no-progress"], check=True,
+                          capture_output=True, text=True)
+    assert "80 steps" in done.stdout and "warning" not in done.stdout
+    assert _weights_equal(load_weights(tmp_path / "ref/final.npz"),
+                          load_weights(run / "final.npz"))
+    assert (tmp_path / "ref/metrics.jsonl").read_text() == (run / "metrics.jsonl").read_text()
+    assert not list(run.rglob("*.tmp")), "the resumed run removed the stray temporary files"
+
+
+def test_cli_nan_loss_names_the_step_and_keeps_the_last_good_state(tmp_path, capsys):
+    from spiking_synrl.cli import main
+
+    out = tmp_path / "run"
+    argv = ["train", "--task", "xor", "--rule", "backprop", "--param", "lr=1e6", "--steps",
+            "200", "--checkpoint-every", "1000", "--out", str(out), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "last good weights are those of step" in err
+    import re
+
+    bad_step = int(re.search(r"step (\d+):", err).group(1))
+    path, state, _, _ = latest_checkpoint(out / "checkpoints")
+    assert state.step == bad_step - 1 and path.name == f"ckpt-{bad_step - 1:08d}.npz"
+    assert all(np.all(np.isfinite(v)) for v in state.weights.values())
+    assert not (out / "final.npz").exists() and not (out / "result.json").exists()
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_checksum_covers_the_step_and_generator_state_too(tmp_path):
+    """Altering the JSON description (step, rng state) is caught, not only the arrays."""
+    import io
+
+    net, task, _ = toy_problem()
+    trainer = Trainer(Backprop(lr=0.05), net, task)
+    path = save_checkpoint(tmp_path / "c.npz", trainer.fit(4).state, trainer.rng)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["step"] = 3
+    arrays["meta"] = np.array(json.dumps(meta))
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)  # a valid zip with fresh CRCs: only the checksum can tell
+    path.write_bytes(buf.getvalue())
+    with pytest.raises(CheckpointError, match=r"c\.npz.*checksum"):
+        load_checkpoint(path)
+
+
+def test_nan_at_the_first_step_keeps_the_initial_state(tmp_path):
+    net, task, _ = toy_problem()
+    rule = Backprop(lr=0.1)
+    trainer = Trainer(rule, net, task, callbacks=[Checkpointer(tmp_path, every=100)])
+    huge = {k: np.full(s, 1e200) for k, s in net.weight_spec.shapes.items()}  # loss overflows
+    initial = TrainState(0, huge, rule.init(huge, trainer.rng))
+    with pytest.raises(NonFiniteLossError, match=r"^step 1: .* those of step 0"):
+        trainer.fit(10, initial)
+    path, state, _, _ = latest_checkpoint(tmp_path)
+    assert path.name == "ckpt-00000000.npz" and _weights_equal(state.weights, huge)
