@@ -27,7 +27,6 @@ import json
 import sys
 import time
 import tomllib
-from pathlib import Path
 from typing import Any
 
 from spiking_synrl.errors import SynRLError

@@ -42,10 +42,10 @@ from typing import Any
 
 import numpy as np
 
-from spiking_synrl.errors import CheckpointError, ConfigError, SynRLError
+from spiking_synrl.errors import ConfigError, SynRLError
 from spiking_synrl.validation import check_array, check_int
 
-__all__ = ["ExportError", "ExportedNetwork", "export_network", "export_run", "load_run_weights"]
+__all__ = ["ExportError", "ExportedNetwork", "export_network", "export_run"]
 
 #: bump when the layout of an export directory changes
 FORMAT = 1
@@ -56,27 +56,6 @@ class ExportError(SynRLError, RuntimeError):
 
 
 # -- run directories -----------------------------------------------------------------
-def load_run_weights(run_dir: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """A run's final weights, or those of its newest good checkpoint.
-
-    Raises:
-        CheckpointError: if the run has neither (it has not finished a checkpoint yet).
-    """
-    from spiking_synrl.run import load_weights
-    from spiking_synrl.training import latest_checkpoint
-
-    out = Path(run_dir)
-    if (out / "final.npz").exists():
-        return load_weights(out / "final.npz")
-    found = latest_checkpoint(out / "checkpoints")
-    if found is None:
-        raise CheckpointError(
-            f"Run {str(out)!r} has neither final weights (final.npz) nor a checkpoint. "
-            f"Train it to the end (`synrl resume {out}`) or until its first checkpoint."
-        )
-    return dict(found[1].weights)
-
-
 def _check_out(out: str | os.PathLike[str], owner: str) -> Path:
     path = Path(out)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -170,7 +149,7 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str]) -> 
         CheckpointError: the run has no final weights and no checkpoint.
         BuildError: compilation failed (with the compiler's message).
     """
-    from spiking_synrl.run import build_run, read_config
+    from spiking_synrl.run import build_run, load_run_weights, read_config
 
     _check_out(out, "synrl export")
     run = build_run(read_config(run_dir))

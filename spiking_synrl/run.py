@@ -52,6 +52,7 @@ __all__ = [
     "Run",
     "build_run",
     "evaluate_run",
+    "load_run_weights",
     "load_weights",
     "resolve_config",
     "resume_run",
@@ -325,16 +326,27 @@ def resume_run(
     return _finish(run, out, trainer, history, t0), history
 
 
+def load_run_weights(run_dir: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """A run's final weights, or those of its newest good checkpoint.
+
+    Raises:
+        CheckpointError: if the run has neither (it has not finished a checkpoint yet).
+    """
+    out = Path(run_dir)
+    if (out / "final.npz").exists():
+        return load_weights(out / "final.npz")
+    found = latest_checkpoint(out / "checkpoints")
+    if found is None:
+        raise CheckpointError(
+            f"Run {str(out)!r} has neither final weights (final.npz) nor a checkpoint. "
+            f"Train it to the end (`synrl resume {out}`) or until its first checkpoint."
+        )
+    return dict(found[1].weights)
+
+
 def evaluate_run(run_dir: str | os.PathLike[str], split: str | None = None) -> dict[str, float]:
     """Metrics of a run's final (or newest checkpointed) weights on a split."""
     out = Path(run_dir)
     run = build_run(read_config(out))
-    if (out / "final.npz").exists():
-        weights = load_weights(out / "final.npz")
-    else:
-        found = latest_checkpoint(out / "checkpoints")
-        if found is None:
-            raise CheckpointError(f"Run {str(out)!r} has neither final weights nor a checkpoint.")
-        weights = found[1].weights
-    weights = run.substrate.weight_spec.validate(weights, "saved weights")
+    weights = run.substrate.weight_spec.validate(load_run_weights(out), "saved weights")
     return evaluate_weights(run.substrate, run.task, weights, split)

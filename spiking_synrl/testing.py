@@ -66,7 +66,7 @@ def check_rule(rule: LearningRule[Any], steps: int = 300, seed: int = 0) -> None
     proposal, state = rule.ask(state, weights, rng)
     batch = task.split("train")
     evaluations = evaluate_proposal(net, task, proposal, batch, np.random.default_rng(1))
-    u1, s1, m1 = rule.tell(state, proposal, evaluations)
+    u1, _, m1 = rule.tell(state, proposal, evaluations)
     u2, _, m2 = rule.tell(state, proposal, evaluations)
     assert set(u1) <= set(weights), f"unknown update keys {set(u1) - set(weights)}"
     for k, u in u1.items():

@@ -48,13 +48,11 @@ def _interval(low: float | None, high: float | None, closed: str) -> str:
 
 
 def _in_range(value: float, low: float | None, high: float | None, closed: str) -> bool:
-    if low is not None:
-        if value < low or (value == low and closed not in ("left", "both")):
-            return False
-    if high is not None:
-        if value > high or (value == high and closed not in ("right", "both")):
-            return False
-    return True
+    below = low is not None and (value < low or (value == low and closed not in ("left", "both")))
+    above = high is not None and (
+        value > high or (value == high and closed not in ("right", "both"))
+    )
+    return not (below or above)
 
 
 def check_float(

@@ -49,7 +49,8 @@ def test_toml_config_and_flags_override(tmp_path, capsys):
         (["train", "--rule", "dopamin"], "Did you mean: 'dopamine'"),
         (["train", "--rule", "backprop", "--param", "lr=-1"],
          "The 'lr' parameter of Backprop must be a float in (0, inf). Got -1 instead."),
-        (["train", "--rule", "backprop", "--param", "learning_rate=1"], "no parameter 'learning_rate'"),
+        (["train", "--rule", "backprop", "--param", "learning_rate=1"],
+         "no parameter 'learning_rate'"),
         (["train", "--steps", "-5"], "'steps' parameter"),
         (["train", "--task", "xor", "--net", "rnn"], "'net' parameter must be 'mlp'"),
         (["train", "--task", "xor", "--net-param", "activation=\"swish\""], "'activation'"),
@@ -74,7 +75,8 @@ def test_refuses_to_overwrite_a_run(tmp_path, capsys):
 
 
 def test_import_does_not_load_brian2():
-    code = "import sys, spiking_synrl, spiking_synrl.run, spiking_synrl.cli; print('brian2' in sys.modules)"
+    code = ("import sys, spiking_synrl, spiking_synrl.run, spiking_synrl.cli; "
+            "print('brian2' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -96,3 +98,23 @@ def test_spiking_xor_from_the_command_line(tmp_path, capsys):
     result = json.loads((out / "result.json").read_text())
     assert result["steps"] == 400
     assert result["metrics"]["val_accuracy"] >= 15 / 16, result
+
+
+@pytest.mark.brian
+@pytest.mark.slow
+def test_spiking_runtime_device_resumes_exactly(tmp_path):
+    """In the `runtime` device too, a run stopped at its step-4 checkpoint and resumed
+    ends with the same weights as an uninterrupted 8-step run (the Brian seeds come
+    from the checkpointed generator)."""
+    import numpy as np
+
+    common = ["--task", "xor", "--net", "snn", "--device", "runtime", "--rule",
+              "weight-perturbation", "--checkpoint-every", "4", "--no-progress"]
+    assert main(["train", *common, "--steps", "8", "--out", str(tmp_path / "straight")]) == 0
+    assert main(["train", *common, "--steps", "4", "--out", str(tmp_path / "cut")]) == 0
+    assert main(["resume", str(tmp_path / "cut"), "--steps", "8", "--no-progress"]) == 0
+    with np.load(tmp_path / "straight" / "final.npz") as a, \
+            np.load(tmp_path / "cut" / "final.npz") as b:
+        assert a.files == b.files
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])

@@ -259,7 +259,7 @@ def _choose(
     packed = np.bitwise_or.reduce(greedy.astype(np.uint32) << _SHIFTS)
     shift = bit + np.uint8(1)  # a deviator takes (greedy + shift) mod 3
     sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
-    bounds = np.cumsum([0] + sizes)
+    bounds = np.cumsum([0, *sizes])
     flat = np.empty(int(bounds[-1]))
     n = hist.size
     nxt = np.empty(n, dtype=np.uint8)
@@ -291,7 +291,8 @@ def _choose(
                 break
             lo, hi = max(bounds[i], start), min(bounds[i + 1], stop)
             np.multiply(step[lo - start : hi - start], alphas[i], out=flat[lo:hi])
-    views = [flat[lo:hi].reshape(s) for lo, hi, s in zip(bounds[:-1], bounds[1:], shapes)]
+    spans = zip(bounds[:-1], bounds[1:], shapes, strict=True)
+    views = [flat[lo:hi].reshape(s) for lo, hi, s in spans]
     return views, nxt
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from spiking_synrl.errors import ConfigError
 from spiking_synrl.substrates.base import ACTIVATIONS, Substrate
 from spiking_synrl.substrates.mlp import MLP
 from spiking_synrl.substrates.rnn import RNN
-from spiking_synrl.errors import ConfigError
 from spiking_synrl.validation import check_int, check_kwargs, check_name
 
 __all__ = [

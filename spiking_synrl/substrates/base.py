@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from spiking_synrl.types import Capability, Forward, NoiseSite, WeightSpec, Weights
+from spiking_synrl.types import Capability, Forward, NoiseSite, Weights, WeightSpec
 from spiking_synrl.validation import check_array, check_float, check_generator, check_options
 
 __all__ = ["ACTIVATIONS", "Substrate", "candidate_slice"]
@@ -117,8 +117,9 @@ class Substrate:
             value = weights[key]
             if np.shape(value) != (k, *shape):
                 raise WeightSpecError(
-                    f"The weight {key!r} of {owner} must have shape (K, {', '.join(map(str, shape))})"
-                    f" with K={k} candidates. Got {np.shape(value)} instead."
+                    f"The weight {key!r} of {owner} must have shape "
+                    f"(K, {', '.join(map(str, shape))}) with K={k} candidates. "
+                    f"Got {np.shape(value)} instead."
                 )
             if np.asarray(value).dtype.kind not in "biuf":
                 raise WeightSpecError(

@@ -918,7 +918,9 @@ class BrianSubstrate(Substrate):
         self.cache_dir = (
             default_cache_dir() if cache_dir is None else check_path(cache_dir, "cache_dir", owner)
         )
-        self.run_dir = _default_run_dir() if run_dir is None else check_path(run_dir, "run_dir", owner)
+        self.run_dir = (
+            _default_run_dir() if run_dir is None else check_path(run_dir, "run_dir", owner)
+        )
         self.n_jobs = check_int(n_jobs, "n_jobs", owner, low=1)
         self.seed = check_int(seed, "seed", owner, low=0)
         self.freeze_gc = check_bool(freeze_gc, "freeze_gc", owner)

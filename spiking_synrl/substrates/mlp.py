@@ -27,6 +27,7 @@ alignment, learned feedback); :math:`\partial L/\partial W^l = (x^{l-1})^\top \d
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -34,7 +35,7 @@ import numpy as np
 
 from spiking_synrl.errors import ConfigError, WeightSpecError
 from spiking_synrl.substrates.base import ACTIVATIONS, Substrate, broadcast_noise
-from spiking_synrl.types import Forward, NoiseSite, WeightSpec, Weights
+from spiking_synrl.types import Forward, NoiseSite, Weights, WeightSpec
 from spiking_synrl.validation import check_bool, check_float, check_int, check_options
 
 __all__ = ["MLP", "feedforward_shapes", "layer_names"]
@@ -52,7 +53,7 @@ def feedforward_shapes(
 ) -> dict[str, tuple[int, ...]]:
     """Weight shapes of a layered net: ``"<pre>-><post>"`` and, with bias, ``"bias-><post>"``."""
     shapes: dict[str, tuple[int, ...]] = {}
-    for pre, post in zip(layers[:-1], layers[1:], strict=True):
+    for pre, post in itertools.pairwise(layers):
         shapes[f"{pre}->{post}"] = (sizes[pre], sizes[post])
         if bias:
             shapes[f"bias->{post}"] = (sizes[post],)

@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from spiking_synrl.substrates.base import Substrate, broadcast_noise
-from spiking_synrl.types import Forward, NoiseSite, WeightSpec, Weights
+from spiking_synrl.types import Forward, NoiseSite, Weights, WeightSpec
 from spiking_synrl.validation import check_bool, check_float, check_int
 
 __all__ = ["RNN", "recurrent_shapes"]

@@ -117,9 +117,9 @@ def test_bad_weights_and_params_get_clear_errors(rng):
         net.forward({"in->hid": w["in->hid"]}, np.zeros((1, 3)))
     with pytest.raises(WeightSpecError, match="finite"):
         net.forward({**w, "hid->out": np.full((4, 2), np.nan)}, np.zeros((1, 3)))
-    with pytest.raises(ConfigError, match="'inputs'.*shape"):
+    with pytest.raises(ConfigError, match=r"'inputs'.*shape"):
         net.forward(w, np.zeros((1, 5)))
-    with pytest.raises(ConfigError, match="'activation'.*Did you mean: 'tanh'"):
+    with pytest.raises(ConfigError, match=r"'activation'.*Did you mean: 'tanh'"):
         MLP(3, (4,), 2, activation="tahn")
     with pytest.raises(ConfigError, match="'n_hidden' parameter of RNN"):
         RNN(1, 0, 1)
