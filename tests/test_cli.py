@@ -118,3 +118,25 @@ def test_spiking_runtime_device_resumes_exactly(tmp_path):
         assert a.files == b.files
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key])
+
+
+@pytest.mark.parametrize(
+    ("task", "rule", "expected"),
+    [
+        ("xor", "synaptic-q", {"policy": "golden", "alpha_s": 0.05}),
+        ("digits", "node-perturbation", {"eta": 0.005, "optimizer": "adam"}),
+        ("mackey-glass", "node-perturbation", {"sigma": 0.02}),
+    ],
+)
+def test_snn_takes_the_spiking_presets_not_the_rate_ones(task, rule, expected):
+    """`--net snn` swaps in SNN_TASK_DEFAULTS / SNN_PRESETS (their learning claims:
+    tests/substrates/test_snn_learning.py, benchmarks/snn_digits.py); the rate-network
+    presets of the same (rule, task) would not fit (e.g. MLP activations)."""
+    from spiking_synrl.presets import SNN_TASK_DEFAULTS
+    from spiking_synrl.run import resolve_config
+
+    config = resolve_config({"task": task, "rule": rule, "net": "snn"})
+    assert config["net"] == "snn"
+    assert expected.items() <= config["rule_params"].items()
+    assert config["net_params"] == SNN_TASK_DEFAULTS[task]["net_params"]
+    assert "activation" not in config["net_params"]
