@@ -676,6 +676,25 @@ def run_sweep(
     return sweep
 
 
+def _connect(distributed: Any, scheduler: Any, attempts: int = 3) -> Any:
+    """A Client of ``scheduler`` (an address or a cluster), retried.
+
+    On a loaded machine distributed's client can fail to start its IO-loop thread
+    within its fixed 10 s (an ``AssertionError`` from ``LoopRunner``), which says
+    nothing about the scheduler.
+    """
+    for _ in range(attempts - 1):
+        try:
+            return distributed.Client(scheduler, timeout="20s")
+        except AssertionError:
+            time.sleep(1.0)
+    try:
+        return distributed.Client(scheduler, timeout="20s")
+    except AssertionError as err:
+        msg = f"the Dask client's event loop did not start ({attempts} tries)"
+        raise TimeoutError(msg) from err
+
+
 def _run_pending(
     sweep: SweepResult,
     pending: list[Trial],
@@ -691,7 +710,7 @@ def _run_pending(
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
             try:
-                client = stack.enter_context(distributed.Client(scheduler, timeout="20s"))
+                client = stack.enter_context(_connect(distributed, scheduler))
             except (OSError, TimeoutError, ValueError) as err:
                 raise ConfigError(
                     f"The '--scheduler' address {scheduler!r} must be a running Dask scheduler "
@@ -711,7 +730,7 @@ def _run_pending(
                     n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
                 )
             )
-            client = stack.enter_context(distributed.Client(cluster))
+            client = stack.enter_context(_connect(distributed, cluster))
             say(f"dask local cluster: {n} workers")
         futures = {}
         for trial in pending:
