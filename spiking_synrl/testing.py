@@ -3,7 +3,9 @@
 ``check_rule`` (after Gymnasium's ``check_env``) runs the contract every rule must
 meet: ``tell`` is pure (same inputs, same outputs), updates have the weights' keys
 and shapes, and the rule lowers the loss of a small linear-regression problem.
-``solve`` trains a rule on that problem and returns the final loss.
+``solve`` trains a rule on that problem and returns the final loss;
+``xor_steps_to_solve`` and ``rnn_mackey_glass_run`` are the shared learning checks
+of the rule tests.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from spiking_synrl.tasks.base import Task
 from spiking_synrl.training.step import TrainState, train_step
 from spiking_synrl.types import Batch
 
-__all__ = ["ToyRegression", "check_rule", "solve", "toy_problem"]
+__all__ = [
+    "ToyRegression",
+    "check_rule",
+    "rnn_mackey_glass_run",
+    "solve",
+    "toy_problem",
+    "xor_steps_to_solve",
+]
 
 
 class ToyRegression(Task):
@@ -76,3 +85,47 @@ def check_rule(rule: LearningRule[Any], steps: int = 300, seed: int = 0) -> None
     start = float(np.mean(task.loss(net.forward(weights, batch.inputs).outputs, batch)))
     final = solve(rule, steps=steps, seed=seed)
     assert final < 0.5 * start, f"{rule!r} did not halve the toy loss: {start:.4g} -> {final:.4g}"
+
+
+def xor_steps_to_solve(
+    rule: LearningRule[Any], seed: int, hidden: int = 4, max_steps: int = 500
+) -> int | None:
+    """Steps until a 2-``hidden``-1 tanh MLP gets all four XOR patterns right, or None."""
+    from spiking_synrl.tasks import make_task
+
+    task = make_task("xor")
+    net = MLP(2, (hidden,), 1, activation="tanh")
+    rng = np.random.default_rng(seed)
+    weights = net.init_weights(rng)
+    state = TrainState(0, weights, rule.init(weights, rng))
+    batch = task.split("train")
+    for step in range(1, max_steps + 1):
+        state, _ = train_step(rule, net, task, state, rng)
+        if task.metrics(net.forward(state.weights, batch.inputs).outputs, batch)["accuracy"] == 1:
+            return step
+    return None
+
+
+def rnn_mackey_glass_run(
+    rule: LearningRule[Any], steps: int = 150, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, float]:
+    """Train an 8-unit RNN with decorrelation on short Mackey-Glass windows (full batch).
+
+    Returns ``(initial weights, final weights, initial loss, final loss)`` on the
+    training windows.
+    """
+    from spiking_synrl.substrates.rnn import RNN
+    from spiking_synrl.tasks import make_task
+
+    task = make_task("mackey-glass", n_train=600, n_test=300, window=50, washout=10)
+    net = RNN(1, n_hidden=8, n_outputs=1, decorrelation=True)
+    rng = np.random.default_rng(seed)
+    weights = net.init_weights(rng)
+    state = TrainState(0, weights, rule.init(weights, rng))
+    batch = task.split("train")
+    start = task.metrics(net.forward(weights, batch.inputs).outputs, batch)["loss"]
+    for _ in range(steps):
+        state, _ = train_step(rule, net, task, state, rng, batch=batch)
+    end = task.metrics(net.forward(state.weights, batch.inputs).outputs, batch)["loss"]
+    return weights, state.weights, start, end
+

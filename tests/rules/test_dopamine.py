@@ -13,32 +13,19 @@ from spiking_synrl.rules import make_rule
 from spiking_synrl.rules.dopamine import RPE_FORMS, Dopamine, DopamineState
 from spiking_synrl.rules.weight_perturbation import WeightPerturbation
 from spiking_synrl.substrates.mlp import MLP
-from spiking_synrl.substrates.rnn import RNN
 from spiking_synrl.tasks import make_task
-from spiking_synrl.testing import check_rule, toy_problem
+from spiking_synrl.testing import (
+    check_rule,
+    rnn_mackey_glass_run,
+    toy_problem,
+    xor_steps_to_solve,
+)
 from spiking_synrl.training.step import TrainState, train_step
 from spiking_synrl.types import Evaluation, Forward
 
 # Tuned on XOR (2-4-1 tanh, full batch): all 10 seeds 0-9 solved within 140 steps.
 XOR_DOPAMINE = {"sigma": 1e-3, "eta0": 0.1}
 XOR_STEPS = 500
-
-
-def solve_xor(
-    rule: Dopamine | WeightPerturbation, seed: int, max_steps: int = XOR_STEPS
-) -> int | None:
-    """Steps until a 2-4-1 tanh MLP gets all four XOR patterns right, or None."""
-    task = make_task("xor")
-    net = MLP(2, (4,), 1, activation="tanh")
-    rng = np.random.default_rng(seed)
-    weights = net.init_weights(rng)
-    state = TrainState(0, weights, rule.init(weights, rng))
-    batch = task.split("train")
-    for step in range(1, max_steps + 1):
-        state, _ = train_step(rule, net, task, state, rng)
-        if task.metrics(net.forward(state.weights, batch.inputs).outputs, batch)["accuracy"] == 1:
-            return step
-    return None
 
 
 def _fake(losses: tuple[float, float]) -> list[Evaluation]:
@@ -174,24 +161,15 @@ def test_deterministic() -> None:
 
 
 def test_rnn_learns_and_leaves_decorrelation_alone() -> None:
-    task = make_task("mackey-glass", n_train=600, n_test=300, window=50, washout=10)
-    net = RNN(1, n_hidden=8, n_outputs=1, decorrelation=True)
-    rng = np.random.default_rng(0)
-    weights = net.init_weights(rng)
-    rule = Dopamine(sigma=1e-3, eta0=0.05)
-    state = TrainState(0, weights, rule.init(weights, rng))
-    batch = task.split("train")
-    start = task.metrics(net.forward(weights, batch.inputs).outputs, batch)["loss"]
-    for _ in range(150):
-        state, _ = train_step(rule, net, task, state, rng, batch=batch)
-    end = task.metrics(net.forward(state.weights, batch.inputs).outputs, batch)["loss"]
-    np.testing.assert_array_equal(state.weights["decor:hid"], weights["decor:hid"])
+    weights, final, start, end = rnn_mackey_glass_run(Dopamine(sigma=1e-3, eta0=0.05))
+    np.testing.assert_array_equal(final["decor:hid"], weights["decor:hid"])
     assert end < 0.5 * start
 
 
 def test_solves_xor() -> None:
     """2-4-1 tanh MLP: all four patterns right for >= 4 of 5 seeds within 500 steps."""
-    steps = [solve_xor(Dopamine(**XOR_DOPAMINE), seed) for seed in range(5)]
+    steps = [xor_steps_to_solve(Dopamine(**XOR_DOPAMINE), seed, max_steps=XOR_STEPS)
+             for seed in range(5)]
     assert sum(s is not None for s in steps) >= 4, steps
 
 

@@ -9,31 +9,19 @@ from spiking_synrl.errors import ConfigError
 from spiking_synrl.evaluate import evaluate_proposal
 from spiking_synrl.rules import make_rule
 from spiking_synrl.rules.weight_perturbation import WeightPerturbation
-from spiking_synrl.substrates.mlp import MLP
 from spiking_synrl.substrates.rnn import RNN
-from spiking_synrl.tasks import make_task
-from spiking_synrl.testing import check_rule, toy_problem
+from spiking_synrl.testing import (
+    check_rule,
+    rnn_mackey_glass_run,
+    toy_problem,
+    xor_steps_to_solve,
+)
 from spiking_synrl.training.step import TrainState, train_step
 from spiking_synrl.types import Proposal
 
 # Tuned on XOR (2-4-1 tanh, full batch): all 10 seeds 0-9 solved within 360 steps.
 XOR_WP = {"sigma": 1e-3, "eta": 0.1}
 XOR_STEPS = 500
-
-
-def solve_xor(rule, seed: int, hidden: int = 4, max_steps: int = XOR_STEPS) -> int | None:
-    """Steps until all four XOR patterns are right, or None."""
-    task = make_task("xor")
-    net = MLP(2, (hidden,), 1, activation="tanh")
-    rng = np.random.default_rng(seed)
-    weights = net.init_weights(rng)
-    state = TrainState(0, weights, rule.init(weights, rng))
-    batch = task.split("train")
-    for step in range(1, max_steps + 1):
-        state, _ = train_step(rule, net, task, state, rng)
-        if task.metrics(net.forward(state.weights, batch.inputs).outputs, batch)["accuracy"] == 1:
-            return step
-    return None
 
 
 @pytest.mark.parametrize(
@@ -144,28 +132,22 @@ def test_deterministic() -> None:
 
 def test_rnn_leaves_non_synapses_alone_and_learns() -> None:
     """Generic over the weight dict: decorrelation matrices are not perturbed."""
-    task = make_task("mackey-glass", n_train=600, n_test=300, window=50, washout=10)
-    net = RNN(1, n_hidden=8, n_outputs=1, decorrelation=True)
-    rng = np.random.default_rng(0)
-    weights = net.init_weights(rng)
     rule = WeightPerturbation(sigma=1e-3, eta=0.05, antithetic=True)
+    rng = np.random.default_rng(0)
+    weights = RNN(1, n_hidden=8, n_outputs=1, decorrelation=True).init_weights(rng)
     proposal, _ = rule.ask(rule.init(weights, rng), weights, rng)
     assert "decor:hid" not in proposal.private["xi"]
     for cand in proposal.candidates:
         np.testing.assert_array_equal(cand["decor:hid"], weights["decor:hid"])
-    state = TrainState(0, weights, rule.init(weights, rng))
-    batch = task.split("train")
-    start = task.metrics(net.forward(weights, batch.inputs).outputs, batch)["loss"]
-    for _ in range(150):
-        state, _ = train_step(rule, net, task, state, rng, batch=batch)
-    end = task.metrics(net.forward(state.weights, batch.inputs).outputs, batch)["loss"]
-    np.testing.assert_array_equal(state.weights["decor:hid"], weights["decor:hid"])
+    weights, final, start, end = rnn_mackey_glass_run(rule)
+    np.testing.assert_array_equal(final["decor:hid"], weights["decor:hid"])
     assert end < 0.5 * start
 
 
 def test_solves_xor() -> None:
     """2-4-1 tanh MLP: all four patterns right for >= 4 of 5 seeds within 500 steps."""
-    steps = [solve_xor(WeightPerturbation(**XOR_WP), seed) for seed in range(5)]
+    steps = [xor_steps_to_solve(WeightPerturbation(**XOR_WP), seed, max_steps=XOR_STEPS)
+             for seed in range(5)]
     assert sum(s is not None for s in steps) >= 4, steps
 
 
