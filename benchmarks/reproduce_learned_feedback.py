@@ -43,8 +43,8 @@ from spiking_synrl.rules.learned_feedback import (
 from spiking_synrl.substrates.mlp import MLP
 from spiking_synrl.tasks import make_task
 from spiking_synrl.tasks.base import Task
+from spiking_synrl.testing import GaussianTask
 from spiking_synrl.training.step import TrainState, train_step
-from spiking_synrl.types import Batch
 
 #: the paper's MNIST final test errors in % (papers.md §2(d)); NP = its best sigma
 PAPER_MNIST = {"learned-lstsq": 3.51, "learned-sgd": None, "feedback-alignment": 4.28,
@@ -64,18 +64,6 @@ FIXED_W_RULES = {
     "lstsq": lambda: LearnedFeedback(lr=0.0, sigma=0.01, feedback_update="lstsq"),
     "sgd": lambda: LearnedFeedback(lr=0.0, sigma=0.01, feedback_update="sgd", feedback_lr=0.01),
 }
-
-
-class GaussianTask(Task):
-    """Gaussian inputs and independent Gaussian targets, MSE."""
-
-    name = "gaussian"
-
-    def __init__(self, n_inputs: int, n_outputs: int, n: int = 1024, seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
-        self.n_inputs, self.n_outputs, self.loss_name = n_inputs, n_outputs, "mse"
-        batch = Batch(rng.standard_normal((n, n_inputs)), rng.standard_normal((n, n_outputs)))
-        self.splits = {"train": batch, "val": batch}
 
 
 def signal_angles(net: MLP, task: Task, weights: dict, feedback: dict) -> dict[str, float]:

@@ -4,8 +4,8 @@
 meet: ``tell`` is pure (same inputs, same outputs), updates have the weights' keys
 and shapes, and the rule lowers the loss of a small linear-regression problem.
 ``solve`` trains a rule on that problem and returns the final loss;
-``xor_steps_to_solve`` and ``rnn_mackey_glass_run`` are the shared learning checks
-of the rule tests.
+``train_steps``, ``xor_steps_to_solve`` and ``rnn_mackey_glass_run`` are the shared
+learning checks of the rule tests, ``GaussianTask`` their well-conditioned regression.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from spiking_synrl.training.step import TrainState, train_step
 from spiking_synrl.types import Batch
 
 __all__ = [
+    "GaussianTask",
     "ToyRegression",
     "check_rule",
     "rnn_mackey_glass_run",
     "solve",
     "toy_problem",
+    "train_steps",
     "xor_steps_to_solve",
 ]
 
@@ -42,6 +44,18 @@ class ToyRegression(Task):
         x = rng.standard_normal((64, 4))
         a = rng.standard_normal((4, 2)) * 0.5
         batch = Batch(x, x @ a)
+        self.splits = {"train": batch, "val": batch}
+
+
+class GaussianTask(Task):
+    """Gaussian inputs and independent Gaussian targets (MSE): well-conditioned errors."""
+
+    name = "gaussian"
+
+    def __init__(self, n_inputs: int, n_outputs: int, n: int = 1024, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.n_inputs, self.n_outputs, self.loss_name = n_inputs, n_outputs, "mse"
+        batch = Batch(rng.standard_normal((n, n_inputs)), rng.standard_normal((n, n_outputs)))
         self.splits = {"train": batch, "val": batch}
 
 
@@ -85,6 +99,23 @@ def check_rule(rule: LearningRule[Any], steps: int = 300, seed: int = 0) -> None
     start = float(np.mean(task.loss(net.forward(weights, batch.inputs).outputs, batch)))
     final = solve(rule, steps=steps, seed=seed)
     assert final < 0.5 * start, f"{rule!r} did not halve the toy loss: {start:.4g} -> {final:.4g}"
+
+
+def train_steps(
+    rule: LearningRule[Any],
+    net: Any,
+    task: Task,
+    steps: int,
+    seed: int = 0,
+    batch_size: int | None = None,
+) -> TrainState:
+    """``steps`` steps of ``rule`` from ``net.init_weights`` (one generator of ``seed``)."""
+    rng = np.random.default_rng(seed)
+    weights = net.init_weights(rng)
+    state = TrainState(0, weights, rule.init(weights, rng))
+    for _ in range(steps):
+        state, _ = train_step(rule, net, task, state, rng, batch_size=batch_size)
+    return state
 
 
 def xor_steps_to_solve(

@@ -16,32 +16,8 @@ from spiking_synrl.rules.learned_feedback import (
 )
 from spiking_synrl.substrates.mlp import MLP
 from spiking_synrl.tasks import make_task
-from spiking_synrl.tasks.base import Task
-from spiking_synrl.testing import check_rule
+from spiking_synrl.testing import GaussianTask, check_rule, train_steps
 from spiking_synrl.training.step import TrainState, train_step
-from spiking_synrl.types import Batch
-
-
-class GaussianTask(Task):
-    """Gaussian inputs and independent Gaussian targets (MSE): well-conditioned errors."""
-
-    name = "gaussian"
-
-    def __init__(self, n_inputs: int, n_outputs: int, n: int = 1024, seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
-        self.n_inputs, self.n_outputs, self.loss_name = n_inputs, n_outputs, "mse"
-        batch = Batch(rng.standard_normal((n, n_inputs)), rng.standard_normal((n, n_outputs)))
-        self.splits = {"train": batch, "val": batch}
-
-
-def train(rule, net, task, steps, seed, batch_size=None):
-    rng = np.random.default_rng(seed)
-    weights = net.init_weights(rng)
-    state = TrainState(0, weights, rule.init(weights, rng))
-    for _ in range(steps):
-        state, _ = train_step(rule, net, task, state, rng, batch_size=batch_size)
-    return state
-
 
 RULES = [
     FeedbackAlignment(lr=0.1),
@@ -173,7 +149,7 @@ def test_solves_xor(rule):
     net = MLP(2, (8,), 1, activation="tanh")
     solved = 0
     for seed in range(5):
-        state = train(rule, net, task, 300, seed)
+        state = train_steps(rule, net, task, 300, seed)
         solved += evaluate_weights(net, task, state.weights)["accuracy"] == 1.0
     assert solved >= 4
 
@@ -190,7 +166,7 @@ def test_fixed_w_top_feedback_aligns(rule, steps):
     """Fixed W, 64-50-20-10 sigmoid, Gaussian data, batch 32: angle(B, W^T) < 20 deg
     for the output layer's feedback (10.6 and 13.6 deg measured), at W's scale."""
     net = MLP(64, (50, 20), 10, activation="sigmoid")
-    state = train(rule, net, GaussianTask(64, 10), steps, seed=0, batch_size=32)
+    state = train_steps(rule, net, GaussianTask(64, 10), steps, seed=0, batch_size=32)
     angles = feedback_angles(state.weights, state.rule_state)
     assert angles["hid2->out"] < 20.0
     # Per-sample estimates and per-sample errors: B has W's scale, not B-times it.
@@ -205,7 +181,7 @@ def test_fixed_w_all_feedback_aligns_lstsq():
     (measured 14.2 / 2.3 deg; the deeper matrix sees noise from both layers)."""
     net = MLP(64, (50, 20), 10, activation="tanh")
     rule = LearnedFeedback(lr=0.0, sigma=0.01)
-    state = train(rule, net, GaussianTask(64, 10), 2000, seed=0, batch_size=128)
+    state = train_steps(rule, net, GaussianTask(64, 10), 2000, seed=0, batch_size=128)
     angles = feedback_angles(state.weights, state.rule_state)
     assert max(angles.values()) < 20.0, angles
 
@@ -223,7 +199,7 @@ def test_digits_at_least_as_good_as_feedback_alignment():
         runs = []
         for seed in range(3):
             task = make_task("digits", seed=seed)
-            state = train(rule, net, task, 1500, seed, batch_size=32)
+            state = train_steps(rule, net, task, 1500, seed, batch_size=32)
             m = evaluate_weights(net, task, state.weights)
             runs.append((m["accuracy"], m["loss"]))
         scores[name] = np.mean(runs, axis=0)

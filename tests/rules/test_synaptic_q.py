@@ -33,8 +33,7 @@ from spiking_synrl.rules.synaptic_q import (
 )
 from spiking_synrl.substrates.mlp import MLP
 from spiking_synrl.tasks import make_task
-from spiking_synrl.testing import check_rule
-from spiking_synrl.training.step import TrainState, train_step
+from spiking_synrl.testing import check_rule, train_steps
 from spiking_synrl.types import Evaluation, Forward
 
 FWD = Forward(np.zeros((1, 1)))
@@ -46,15 +45,6 @@ def fake_eval(loss: float) -> Evaluation:
 
 def small_weights(rng: np.random.Generator) -> dict[str, np.ndarray]:
     return MLP(3, (4,), 2).init_weights(rng)
-
-
-def run(rule, net, task, steps, seed=0, batch_size=None):
-    rng = np.random.default_rng(seed)
-    weights = net.init_weights(rng)
-    state = TrainState(0, weights, rule.init(weights, rng))
-    for _ in range(steps):
-        state, _ = train_step(rule, net, task, state, rng, batch_size=batch_size)
-    return state
 
 
 # -- contract -------------------------------------------------------------------------
@@ -237,9 +227,9 @@ def test_tell_is_pure_and_metrics():
 
 def test_same_seed_same_weights():
     net, task = MLP(2, (3,), 1, activation="tanh"), make_task("xor")
-    a = run(SynapticQ(alpha_s=0.05), net, task, 50, seed=4)
-    b = run(SynapticQ(alpha_s=0.05), net, task, 50, seed=4)
-    c = run(SynapticQ(alpha_s=0.05), net, task, 50, seed=5)
+    a = train_steps(SynapticQ(alpha_s=0.05), net, task, 50, seed=4)
+    b = train_steps(SynapticQ(alpha_s=0.05), net, task, 50, seed=4)
+    c = train_steps(SynapticQ(alpha_s=0.05), net, task, 50, seed=5)
     for k in a.weights:
         assert np.array_equal(a.weights[k], b.weights[k])
     assert any(not np.array_equal(a.weights[k], c.weights[k]) for k in a.weights)
@@ -312,7 +302,7 @@ def test_solves_xor_for_4_of_5_seeds():
     net, task = MLP(2, (4,), 1, activation="tanh"), make_task("xor")
     solved = 0
     for seed in range(5):
-        state = run(SynapticQ(alpha_s=0.02), net, task, 1000, seed=seed)
+        state = train_steps(SynapticQ(alpha_s=0.02), net, task, 1000, seed=seed)
         solved += evaluate_weights(net, task, state.weights)["accuracy"] == 1.0
     assert solved >= 4
 
@@ -324,7 +314,7 @@ def test_digits_static_reaches_90_percent():
     net = MLP(64, (32,), 10, activation="relu", init="uniform")
     task = make_task("digits")
     rule = SynapticQ(alpha_s=0.01, alpha_s_schedule={3000: 0.004})
-    state = run(rule, net, task, 10_000, seed=0)
+    state = train_steps(rule, net, task, 10_000, seed=0)
     assert evaluate_weights(net, task, state.weights, "val")["accuracy"] >= 0.90
 
 
