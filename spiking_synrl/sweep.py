@@ -81,8 +81,6 @@ import math
 import multiprocessing
 import os
 import re
-import signal
-import sys
 import threading
 import time
 import tomllib
@@ -497,30 +495,6 @@ def _check_stored_config(run_dir: Path, config: Mapping[str, Any]) -> None:
         )
 
 
-def _import_brian() -> None:
-    """Import brian2 (through the substrate module) from any thread.
-
-    brian2's import installs a SIGINT handler (to stop a run on Ctrl-C), which Python
-    allows only in the main thread, and Dask runs tasks in worker threads, where no
-    Ctrl-C arrives: there the handler is left out. Callers hold ``_SNN_LOCK``.
-    """
-    from spiking_synrl.substrates import brian
-
-    if threading.current_thread() is threading.main_thread() or "brian2" in sys.modules:
-        brian._brian()
-        return
-    install = signal.signal
-
-    def keep_handler(signum: int, handler: Any) -> Any:
-        return signal.getsignal(signum)
-
-    signal.signal = keep_handler  # type: ignore[assignment]
-    try:
-        brian._brian()
-    finally:
-        signal.signal = install
-
-
 def run_trial(config: dict[str, Any], run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Train one trial into ``run_dir``: skip it if finished, resume it if started.
 
@@ -541,8 +515,6 @@ def run_trial(config: dict[str, Any], run_dir: str | os.PathLike[str]) -> dict[s
         )
     snn = config.get("net") == "snn"
     with _SNN_LOCK if snn else contextlib.nullcontext():
-        if snn:
-            _import_brian()
         return _train_trial(config, out)
 
 

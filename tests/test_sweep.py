@@ -354,8 +354,8 @@ def test_bad_scheduler_address_is_one_line(tmp_path, capsys):
 
 @pytest.mark.brian
 def test_spiking_trials_run_in_dask_worker_threads(cluster, tmp_path):
-    # Dask runs tasks in threads, where a first `import brian2` fails (it sets a SIGINT
-    # handler); the sweep imports it on the worker's main thread first.
+    # Dask runs tasks in threads, where a plain first `import brian2` fails (it sets a
+    # SIGINT handler); the substrate's import leaves the handler out off the main thread.
     toml = ('[base]\ntask = "xor"\nnet = "snn"\nhidden = [4]\nrule = "node-perturbation"\n'
             'steps = 3\neval_every = 3\n[base.rule_params]\nsigma = 0.3\n'
             '[base.net_params]\ndevice = "runtime"\ncodegen_target = "numpy"\n\n'

@@ -127,9 +127,11 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -203,16 +205,46 @@ class SimulationError(SynRLError, RuntimeError):
 
 # -- brian2, imported on demand ------------------------------------------------
 _BRIAN: Any = None
+_BRIAN_LOCK = threading.Lock()  # two threads must not import and configure at once
+
+
+def _import_brian2() -> Any:
+    """``import brian2``, from any thread.
+
+    brian2's import installs a SIGINT handler (Ctrl-C stops a run), which Python
+    allows only in the main thread. Imported from another thread (a Dask task, a
+    thread pool), where no Ctrl-C arrives, the handler is left out.
+    """
+    if threading.current_thread() is threading.main_thread() or "brian2" in sys.modules:
+        import brian2
+
+        return brian2
+    install = signal.signal
+
+    def keep_handler(signum: int, handler: Any) -> Any:
+        return signal.getsignal(signum)
+
+    signal.signal = keep_handler  # type: ignore[assignment]
+    try:
+        import brian2
+    finally:
+        signal.signal = install
+    return brian2
 
 
 def _brian() -> Any:
     """Import brian2 once, with file logging and script copies switched off."""
     global _BRIAN
-    if _BRIAN is not None:
-        return _BRIAN
+    with _BRIAN_LOCK:
+        if _BRIAN is None:
+            _BRIAN = _configure_brian2()
+    return _BRIAN
+
+
+def _configure_brian2() -> Any:
     hook = sys.excepthook
     try:
-        import brian2
+        brian2 = _import_brian2()
     except ImportError as err:  # pragma: no cover - brian2 is a dependency
         raise DependencyNotInstalled(
             f"Spiking networks need brian2 ({err}). Install it with: "
@@ -236,7 +268,6 @@ def _brian() -> Any:
             with contextlib.suppress(OSError):
                 os.remove(path)
             setattr(BrianLogger, attr, None)
-    _BRIAN = brian2
     return brian2
 
 
