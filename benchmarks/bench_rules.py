@@ -6,6 +6,8 @@ synapses). The reference is a plain numpy ``w += step`` over the same arrays.
 Prints a markdown table: best-of-R thread CPU time of a step (the minimum is the
 figure least disturbed by other processes), its ratio to the reference (target
 <= 5x for SynapticQ), and bytes of per-synapse rule state (target <= 4).
+SynapticQ runs twice: with the compiled action choice the install built (when it
+found a C compiler) and with the numpy reference that installs without one use.
 
 Run: ``python benchmarks/bench_rules.py [--quick] [--synapses N] [--repeats R]``.
 Add a rule by writing a ``bench_<name>(n, repeats)`` function returning a row and
@@ -78,10 +80,12 @@ def reference_ms(n: int, repeats: int) -> float:
     return _best_ms(lambda: w.__iadd__(step), repeats)
 
 
-def bench_synaptic_q(n: int, repeats: int) -> dict[str, Any]:
+def bench_synaptic_q(n: int, repeats: int, kernel: str | None = None) -> dict[str, Any]:
     """SynapticQ, adaptive mode: choose + apply + Q-table update."""
+    from spiking_synrl.rules import synaptic_q
     from spiking_synrl.rules.synaptic_q import SynapticQ
 
+    kernel = kernel or synaptic_q.KERNEL
     rule = SynapticQ(alpha_s=1e-4, epsilon=0.1, mode="adaptive")
     rng = np.random.default_rng(0)
     weights = {"in->out": rng.uniform(-0.1, 0.1, _shape(n))}
@@ -95,12 +99,21 @@ def bench_synaptic_q(n: int, repeats: int) -> dict[str, Any]:
         updates, box["s"], _ = rule.tell(state, proposal, [ev])
         box["w"] = apply_updates(box["w"], updates)
 
-    ms = _best_ms(step, repeats)
+    installed, synaptic_q.KERNEL = synaptic_q.KERNEL, kernel
+    try:
+        ms = _best_ms(step, repeats)
+    finally:
+        synaptic_q.KERNEL = installed
     return {
-        "rule": "synaptic-q (adaptive)",
+        "rule": f"synaptic-q (adaptive, {kernel} action choice)",
         "ms": ms,
         "state_bytes": per_synapse_bytes(box["s"], n),
     }
+
+
+def bench_synaptic_q_numpy(n: int, repeats: int) -> dict[str, Any]:
+    """The same with the numpy reference (what installs without a C compiler run)."""
+    return bench_synaptic_q(n, repeats, kernel="numpy")
 
 
 def bench_contract_floor(n: int, repeats: int) -> dict[str, Any]:
@@ -116,7 +129,11 @@ def bench_contract_floor(n: int, repeats: int) -> dict[str, Any]:
     return {"rule": "floor: fresh update array + apply", "ms": ms, "state_bytes": 0.0}
 
 
-BENCHES: list[Callable[[int, int], dict[str, Any]]] = [bench_contract_floor, bench_synaptic_q]
+BENCHES: list[Callable[[int, int], dict[str, Any]]] = [
+    bench_contract_floor,
+    bench_synaptic_q,
+    bench_synaptic_q_numpy,
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,11 +56,14 @@ one pair's next state is another pair's state; ours does not depend on the order
 in which synapses are visited.) The count
 :math:`n` per :math:`(s, a)` follows from the number of synapses per history
 (kept in the state) and the few explorers, so no pass over the synapses is needed.
-Explorers are drawn by Poissonisation (see ``_draw_explorers``): the same law as
-one Bernoulli(:math:`\epsilon`) per synapse, at the cost of about
-:math:`\epsilon n` draws instead of :math:`n`. Who explores, and
-with which action, does not depend on the reward, so ``ask`` draws it (``tell``
-takes no generator) and ``tell`` fills in the greedy actions of everyone else.
+Exploration is drawn as *deviators* (see ``_draw_deviators``): the synapses whose
+action differs from the greedy one, the same law as one Bernoulli(:math:`\epsilon`)
+explorer per synapse at the cost of about :math:`2\epsilon n/3` draws instead of
+:math:`n`. Who deviates, and how, does not depend on the reward, so ``ask`` draws
+it (``tell`` takes no generator) and ``tell`` fills in the greedy actions of
+everyone else. That pass over the synapses is compiled C
+(``_synaptic_q_kernel.c``, built at install) when a compiler was found, with a
+numpy reference that gives the same arrays (:data:`KERNEL` says which runs).
 
 Reference: A. Bhargava, M. R. Rezaei, M. Lankarany, "Gradient-free neural network
 training via synaptic-level reinforcement learning", AppliedMath 2(2):185-195
@@ -81,7 +84,13 @@ from spiking_synrl.rules.base import LearningRule, synapse_keys
 from spiking_synrl.types import Capability, Evaluation, Proposal, Weights
 from spiking_synrl.validation import check_array, check_float, check_int, check_options
 
+try:  # the compiled action choice (setup.py); absent when the install had no C compiler
+    from spiking_synrl.rules import _synaptic_q_kernel
+except ImportError:  # pragma: no cover - depends on the install
+    _synaptic_q_kernel = None
+
 __all__ = [
+    "KERNEL",
     "N_ACTIONS",
     "N_STATES",
     "SynapticQ",
@@ -96,11 +105,12 @@ R_NEG, R_NEUTRAL, R_POS = 0, 1, 2
 N_STATES, N_ACTIONS = 81, 3
 #: per-synapse history code ``4 a_2 + a_1`` of the 9 (a_2, a_1) pairs, in row order
 _HCODES = np.array([4 * a2 + a1 for a2 in range(3) for a1 in range(3)], dtype=np.uint8)
-_SHIFTS = 2 * _HCODES.astype(np.uint32)
 _INITIAL_HIST = 4 * NULL + NULL
-#: synapses processed per block: keeps the temporaries in cache
+#: synapses per block of deviator draws
 _CHUNK = 1 << 16
-_MOD3 = np.array([0, 1, 2, 0, 1], dtype=np.uint8)  # x mod 3 for x in 0..4
+#: what chooses the actions: "compiled" (C, built at install) or "numpy" (the
+#: reference, used when no compiler was found); both give the same arrays
+KERNEL = "numpy" if _synaptic_q_kernel is None else "compiled"
 _A2, _A1, _A = np.indices((3, 3, 3))  # (a_{t-2}, a_{t-1}, a_t) of each count
 
 
@@ -198,9 +208,9 @@ def _check_schedule(value: Any, owner: str) -> tuple[tuple[int, float], ...]:
 
 
 def _draw_deviators(
-    hist: np.ndarray, epsilon: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The synapses that leave their greedy action this step: ``(pos, bit, bounds, by_code)``.
+    n: int, epsilon: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The synapses that leave their greedy action this step: ``(pos, bit)``.
 
     An explorer draws its action uniformly, so with probability 1/3 it takes the
     greedy action anyway and cannot be told from a greedy synapse. The same law
@@ -214,86 +224,73 @@ def _draw_deviators(
     are known.
 
     Returns:
-        pos: int64 flat positions, increasing by block; bit: uint8 (0 or 1);
-        bounds: the slice of ``pos`` of each block of :data:`_CHUNK` synapses;
-        by_code: ``by_code[2 h + bit]`` deviators with history code ``h``.
+        pos: int64 flat positions, distinct, block after block of :data:`_CHUNK`
+        synapses (in no order within a block); bit: uint8, 0 or 1, one per position.
     """
-    n = hist.size
     p = 2.0 * epsilon / 3.0
-    bounds = np.zeros(-(-n // _CHUNK) + 1, dtype=np.int64)
     if p == 0.0 or n == 0:
-        return np.empty(0, np.int64), np.empty(0, np.uint8), bounds, np.zeros(32, np.int64)
+        return np.empty(0, np.int64), np.empty(0, np.uint8)
     pos = []
-    for b, start in enumerate(range(0, n, _CHUNK)):
+    for start in range(0, n, _CHUNK):
         size = min(_CHUNK, n - start)
-        idx = rng.choice(size, size=rng.binomial(size, p), replace=False)
-        pos.append(idx + start)
-        bounds[b + 1] = bounds[b] + idx.size
+        pos.append(rng.choice(size, size=rng.binomial(size, p), replace=False) + start)
     pos_all = np.concatenate(pos)
-    bit = rng.integers(0, 2, size=pos_all.size, dtype=np.uint8)
-    by_code = np.bincount(hist[pos_all] * np.uint8(2) + bit, minlength=32)
-    return pos_all, bit, bounds, by_code
+    return pos_all, rng.integers(0, 2, size=pos_all.size, dtype=np.uint8)
+
+
+def _choose_numpy(
+    hist: np.ndarray,
+    greedy: np.ndarray,
+    pos: np.ndarray,
+    bit: np.ndarray,
+    stops: np.ndarray,
+    alphas: np.ndarray,
+    delta: np.ndarray,
+    nxt: np.ndarray,
+    by_code: np.ndarray,
+) -> None:
+    """Every synapse's next action, written into ``delta``, ``nxt`` and ``by_code``.
+
+    The reference implementation: ``_synaptic_q_kernel.choose`` (C, built by
+    setup.py) computes the same arrays bit for bit, several times faster.
+
+    Args:
+        hist: flat uint8 history codes ``4 a_{t-1} + a_t`` of all synapses.
+        greedy: ``(9,)`` uint8 greedy action per history, rows ``3 a_{t-1} + a_t``.
+        pos, bit: the deviators from :func:`_draw_deviators`.
+        stops: int64 end (exclusive) of each weight array in the flat order.
+        alphas: float64 step size of each weight array.
+        delta: out, float64 weight step ``alpha (a_{t+1} - 1)`` of every synapse.
+        nxt: out, uint8 next history code ``4 a_t + a_{t+1}``.
+        by_code: int64 ``(32,)``, incremented: deviators per ``2 h + bit``.
+    """
+    action = greedy[3 * (hist >> 2) + (hist & 3)]
+    h = hist[pos]
+    action[pos] = (greedy[3 * (h >> 2) + (h & 3)] + 1 + bit) % 3
+    np.bitwise_or((hist & 3) << 2, action, out=nxt)
+    starts = np.concatenate([[0], stops[:-1]])
+    for start, stop, alpha in zip(starts, stops, alphas, strict=True):
+        np.multiply(action[start:stop].view(np.int8) - 1, alpha, out=delta[start:stop])
+    by_code += np.bincount(2 * h + bit, minlength=32)
 
 
 def _choose(
-    shapes: Sequence[tuple[int, ...]],
-    alphas: Sequence[float],
     hist: np.ndarray,
     greedy: np.ndarray,
-    deviators: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Every synapse's next action as a weight step: ``(deltas, next_hist)``.
-
-    Args:
-        shapes: shapes of the synaptic arrays, in the order of the flat ``hist``.
-        alphas: step size of each array.
-        hist: flat uint8 history codes ``4 a_{t-1} + a_t`` of all synapses.
-        greedy: ``(9,)`` greedy action per history, rows ``3 a_{t-1} + a_t``.
-        deviators: ``(pos, bit, bounds)`` from :func:`_draw_deviators`.
-
-    Works block by block so that the uint8/uint32 temporaries stay in cache; the
-    only full-size writes are the float steps and the next history.
-    """
-    pos, bit, ex_bounds = deviators
-    # greedy action of history code h in bits 2h, 2h+1
-    packed = np.bitwise_or.reduce(greedy.astype(np.uint32) << _SHIFTS)
-    shift = bit + np.uint8(1)  # a deviator takes (greedy + shift) mod 3
-    sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
-    bounds = np.cumsum([0, *sizes])
-    flat = np.empty(int(bounds[-1]))
-    n = hist.size
-    nxt = np.empty(n, dtype=np.uint8)
-    m = min(_CHUNK, n)
-    act, b8 = np.empty(m, dtype=np.uint8), np.empty(m, dtype=np.uint8)
-    b32 = np.empty(m, dtype=np.uint32)
-    for block, start in enumerate(range(0, n, _CHUNK)):
-        stop = min(start + _CHUNK, n)
-        size = stop - start
-        h, a, t8, t32 = hist[start:stop], act[:size], b8[:size], b32[:size]
-        # greedy action: 2-bit field h of the packed table (shifts are cheap, gathers not)
-        np.add(h, h, out=t8)
-        np.right_shift(packed, t8, out=t32)
-        np.bitwise_and(t32, 3, out=a, casting="unsafe")
-        dev = slice(ex_bounds[block], ex_bounds[block + 1])
-        if dev.start < dev.stop:
-            local = pos[dev] - start
-            a[local] = _MOD3[a[local] + shift[dev]]
-        # next history 4 a_t + a_{t+1}
-        np.bitwise_and(h, 3, out=t8)
-        np.left_shift(t8, 2, out=t8)
-        np.bitwise_or(t8, a, out=nxt[start:stop])
-        # delta = (a - 1) * alpha: int8 view of the wrapped uint8 difference, cast to
-        # float inside the multiply (no separate conversion pass)
-        np.subtract(a, 1, out=t8)
-        step = t8.view(np.int8)
-        for i in range(int(np.searchsorted(bounds, start, "right")) - 1, len(sizes)):
-            if bounds[i] >= stop:
-                break
-            lo, hi = max(bounds[i], start), min(bounds[i + 1], stop)
-            np.multiply(step[lo - start : hi - start], alphas[i], out=flat[lo:hi])
-    spans = zip(bounds[:-1], bounds[1:], shapes, strict=True)
-    views = [flat[lo:hi].reshape(s) for lo, hi, s in spans]
-    return views, nxt
+    deviators: tuple[np.ndarray, np.ndarray],
+    stops: np.ndarray,
+    alphas: np.ndarray,
+    kernel: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(delta, nxt, by_code)`` of :func:`_choose_numpy`, computed by ``kernel``
+    (default: :data:`KERNEL`)."""
+    delta = np.empty(hist.size)
+    nxt = np.empty(hist.size, dtype=np.uint8)
+    by_code = np.zeros(32, dtype=np.int64)
+    compiled = (kernel or KERNEL) == "compiled"
+    choose = _synaptic_q_kernel.choose if compiled else _choose_numpy
+    choose(hist, greedy, *deviators, stops, alphas, delta, nxt, by_code)
+    return delta, nxt, by_code
 
 
 class SynapticQ(LearningRule[SynapticQState]):
@@ -396,7 +393,7 @@ class SynapticQ(LearningRule[SynapticQState]):
                 f"{type(self).__name__}: the weights have {n} synapses but the state was "
                 f"made for {state.hist.size}; call init first."
             )
-        deviators = _draw_deviators(state.hist, self.epsilon, rng)
+        deviators = _draw_deviators(n, self.epsilon, rng)
         # the candidate is the current weights: this step measures them, tell moves them
         return Proposal((dict(weights),), private={"deviators": deviators}), state
 
@@ -414,15 +411,17 @@ class SynapticQ(LearningRule[SynapticQState]):
             r2, r1 = r1, reward
         # the next action, from s = (r2, r1, a_{t-1}, a_t) with the updated table
         start = state_index(r2, r1, 0, 0)
-        greedy = np.argmax(q[start : start + 9], axis=1)
+        greedy = np.argmax(q[start : start + 9], axis=1).astype(np.uint8)
         alpha = self.alpha_at(state.step + 1)
         weights = proposal.candidates[0]
         keys = synapse_keys(weights)
-        alphas = [2.0 * alpha if k.startswith("bias->") else alpha for k in keys]
-        pos, bit, bounds, by_code = proposal.private["deviators"]
-        deltas, nxt = _choose(
-            [np.shape(weights[k]) for k in keys], alphas, state.hist, greedy, (pos, bit, bounds)
+        shapes = [np.shape(weights[k]) for k in keys]
+        stops = np.cumsum([int(np.prod(s, dtype=np.int64)) for s in shapes], dtype=np.int64)
+        alphas = np.array([2.0 * alpha if k.startswith("bias->") else alpha for k in keys])
+        flat, nxt, by_code = _choose(
+            state.hist, greedy, proposal.private["deviators"], stops, alphas
         )
+        deltas = np.split(flat, stops[:-1])
         # synapses per (a_{t-1}, a_t, a_{t+1}): greedy for all but the deviators
         rows = np.arange(9)
         dev = by_code.reshape(16, 2)[_HCODES]  # (9 histories, bit)
@@ -448,4 +447,5 @@ class SynapticQ(LearningRule[SynapticQState]):
             "frac_inc": float(per_action[INC]),
             "alpha_s": float(alpha),
         }
-        return dict(zip(keys, deltas, strict=True)), new_state, metrics
+        updates = {k: d.reshape(s) for k, d, s in zip(keys, deltas, shapes, strict=True)}
+        return updates, new_state, metrics

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sysconfig
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spiking_synrl.errors import ConfigError
 from spiking_synrl.evaluate import evaluate_weights
@@ -21,13 +25,17 @@ from spiking_synrl.policy import (
 )
 from spiking_synrl.rules import make_rule
 from spiking_synrl.rules.synaptic_q import (
+    _HCODES,
     DEC,
     INC,
+    KERNEL,
     NULL,
     R_NEG,
     R_NEUTRAL,
     R_POS,
     SynapticQ,
+    _choose,
+    _draw_deviators,
     q_update,
     state_index,
 )
@@ -323,3 +331,123 @@ def test_golden_policy_by_name():
     assert greedy_table(rule.init({"a->b": np.zeros(3)}, np.random.default_rng(0)).q).tolist() == (
         GOLDEN_GREEDY.tolist()
     )
+
+
+# -- the deviators and the compiled action choice ------------------------------------
+
+
+@pytest.mark.parametrize("epsilon", [0.03, 0.3, 1.0])
+def test_deviators_are_a_bernoulli_process(epsilon):
+    """Each synapse deviates independently with probability 2 epsilon / 3, with a fair bit."""
+    n, p = 400_000, 2 * epsilon / 3
+    pos, bit = _draw_deviators(n, epsilon, np.random.default_rng(0))
+    assert pos.dtype == np.int64 and bit.dtype == np.uint8 and pos.size == bit.size
+    assert np.unique(pos).size == pos.size and pos.min() >= 0 and pos.max() < n
+    deviates = np.zeros(n, bool)
+    deviates[pos] = True
+    sd = np.sqrt(p * (1 - p) / n)
+    assert abs(deviates.mean() - p) < 5 * sd
+    both = np.mean(deviates[1:] & deviates[:-1])  # neighbours independent
+    assert abs(both - p * p) < 5 * np.sqrt(p * p * (1 - p * p) / n)
+    assert set(np.unique(bit)) <= {0, 1} and abs(bit.mean() - 0.5) < 5 * 0.5 / np.sqrt(pos.size)
+
+
+def test_deviators_of_small_nets():
+    """Few synapses (policy learning's 6): each one deviates at the same rate."""
+    rng, n, p, trials = np.random.default_rng(1), 3, 0.2, 20_000
+    hits = np.zeros(n)
+    for _ in range(trials):
+        pos, _ = _draw_deviators(n, 0.3, rng)
+        hits[pos] += 1
+    np.testing.assert_allclose(hits / trials, p, atol=5 * np.sqrt(p * (1 - p) / trials))
+
+
+def test_no_deviators_without_exploration():
+    pos, bit = _draw_deviators(10_000, 0.0, np.random.default_rng(0))
+    assert pos.size == bit.size == 0
+
+
+def random_choice_inputs(rng, sizes, epsilon):
+    n = int(sum(sizes))
+    hist = rng.choice(_HCODES, n)
+    greedy = rng.integers(0, 3, 9).astype(np.uint8)
+    deviators = _draw_deviators(n, epsilon, rng)
+    stops = np.cumsum(sizes, dtype=np.int64)
+    alphas = rng.uniform(0.001, 1.0, len(sizes))
+    return hist, greedy, deviators, stops, alphas
+
+
+def test_numpy_reference_follows_the_equations():
+    rng = np.random.default_rng(4)
+    hist, greedy, (pos, bit), stops, alphas = random_choice_inputs(rng, [7, 0, 70_000], 0.5)
+    delta, nxt, by_code = _choose(hist, greedy, (pos, bit), stops, alphas, kernel="numpy")
+    a_prev, a_last = hist // 4, hist % 4
+    action = greedy[3 * a_prev + a_last].astype(int)
+    action[pos] = (action[pos] + 1 + bit) % 3
+    assert np.all(action[pos] != greedy[3 * a_prev[pos] + a_last[pos]])
+    alpha = np.repeat(alphas, np.diff(np.concatenate([[0], stops])))
+    assert np.array_equal(delta, alpha * (action - 1))
+    assert np.array_equal(nxt, 4 * a_last + action)
+    assert np.array_equal(by_code, np.bincount(2 * hist[pos] + bit, minlength=32))
+
+
+def test_kernel_is_built_where_a_compiler_is():
+    """pip install compiles the action choice; only an install without a compiler lacks it."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler!r}): the numpy reference is expected")
+    assert KERNEL == "compiled", "setup.py's optional extension failed to build; see pip's log"
+
+
+needs_kernel = pytest.mark.skipif(KERNEL != "compiled", reason="compiled kernel not built")
+
+
+@needs_kernel
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 70_000), min_size=1, max_size=4),
+    epsilon=st.sampled_from([0.0, 0.01, 0.3, 1.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_compiled_kernel_equals_numpy_reference(sizes, epsilon, seed):
+    args = random_choice_inputs(np.random.default_rng(seed), sizes, epsilon)
+    compiled = _choose(*args, kernel="compiled")
+    reference = _choose(*args, kernel="numpy")
+    for got, expected in zip(compiled, reference, strict=True):
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+@needs_kernel
+def test_compiled_kernel_rejects_bad_arrays():
+    from spiking_synrl.rules import _synaptic_q_kernel
+
+    rng = np.random.default_rng(0)
+    hist, greedy, (pos, bit), stops, alphas = random_choice_inputs(rng, [100], 0.3)
+
+    def call(**change):
+        args = {
+            "hist": hist, "greedy": greedy, "pos": pos, "bit": bit, "stops": stops,
+            "alphas": alphas, "delta": np.empty(100), "next": np.empty(100, np.uint8),
+            "by_code": np.zeros(32, np.int64),
+        }  # fmt: skip
+        _synaptic_q_kernel.choose(*{**args, **change}.values())
+
+    call()
+    with pytest.raises(ValueError, match="'delta' has 792 bytes, expected 800"):
+        call(delta=np.empty(99))
+    with pytest.raises(ValueError, match="'pos'"):
+        call(pos=pos[:-1])
+    with pytest.raises(ValueError, match="last of 'stops'"):
+        call(stops=np.array([99]))
+    with pytest.raises(ValueError, match="greedy actions"):
+        call(greedy=np.full(9, 3, np.uint8))
+    with pytest.raises(ValueError, match="deviator 1 is bad"):
+        call(pos=np.r_[pos[0], -1, pos[2:]])
+    with pytest.raises(ValueError, match="is bad"):
+        call(pos=np.r_[pos[:-1], 100])  # past the end
+    with pytest.raises(ValueError, match="is bad"):
+        call(hist=np.full(100, 3, np.uint8))  # code 3 is no (a, b) pair
+    read_only = np.empty(100)
+    read_only.flags.writeable = False
+    with pytest.raises(TypeError):
+        call(delta=read_only)
