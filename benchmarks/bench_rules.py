@@ -6,8 +6,8 @@ synapses). The reference is a plain numpy ``w += step`` over the same arrays.
 Prints a markdown table: best-of-R thread CPU time of a step (the minimum is the
 figure least disturbed by other processes), its ratio to the reference (target
 <= 5x for SynapticQ), and bytes of per-synapse rule state (target <= 4).
-SynapticQ runs twice: with the compiled action choice the install built (when it
-found a C compiler) and with the numpy reference that installs without one use.
+SynapticQ runs twice: with the compiled kernel the install built (when it found a
+C compiler) and with the numpy reference that installs without one use.
 
 Run: ``python benchmarks/bench_rules.py [--quick] [--synapses N] [--repeats R]``.
 Add a rule by writing a ``bench_<name>(n, repeats)`` function returning a row and
@@ -105,7 +105,7 @@ def bench_synaptic_q(n: int, repeats: int, kernel: str | None = None) -> dict[st
     finally:
         synaptic_q.KERNEL = installed
     return {
-        "rule": f"synaptic-q (adaptive, {kernel} action choice)",
+        "rule": f"synaptic-q (adaptive, {kernel} kernel)",
         "ms": ms,
         "state_bytes": per_synapse_bytes(box["s"], n),
     }

@@ -1,8 +1,10 @@
-/* SynapticQ's action choice over all synapses: the loop that numpy cannot fuse.
+/* SynapticQ's per-synapse loops that numpy cannot fuse: who deviates (`sample`) and every
+ * synapse's next action (`choose`).
  *
- * The maths, the state layout and the pure-numpy reference (`_choose_numpy`) are in
- * synaptic_q.py; this file computes exactly the same arrays, bit for bit, in one
- * pass over the synapses (fixing the deviators of each block while it is in cache):
+ * The maths, the state layout and the pure-numpy references (`_draw_deviators` with
+ * kernel="numpy", `_choose_numpy`) are in synaptic_q.py; this file computes exactly the
+ * same arrays, bit for bit. `sample` is below; `choose` makes one pass over the synapses
+ * (fixing the deviators of each block while it is in cache):
  *
  *   a_{t+1}[i] = greedy[row(hist[i])]                       every synapse
  *   a_{t+1}[p] = (greedy[row(hist[p])] + 1 + bit) mod 3     each deviator p
@@ -15,7 +17,8 @@
  * which they do not vectorise).
  *
  * Built by setup.py as an optional extension: without a C compiler the package falls
- * back to the numpy reference. Plain C99 and the buffer protocol only (no numpy headers).
+ * back to the numpy references. Plain C99, the buffer protocol and numpy's documented
+ * bit-generator struct only (no numpy headers).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -74,6 +77,102 @@ static Py_ssize_t choose_all(const uint8_t *restrict hist, const uint8_t greedy[
         }
     }
     return j < k ? j : -1; /* left over: a position >= n */
+}
+
+/* ------------------------------------------------------------------------------------
+ * Who deviates: numpy's Generator.choice(pop, k, replace=False), draw for draw.
+ *
+ * For pop > 10000 and k > pop // 50 (the deviators of a block of synapses), numpy
+ * shuffles the tail of a fresh arange(pop): for i = pop-1 down to max(pop-k, 1) it swaps
+ * i with j drawn uniformly from 0..i, and returns the last k entries. Writing the
+ * arange and copying the tail out costs more than the k draws; here the identity lives
+ * in a scratch array the caller owns, and is put back after each block in O(k).
+ * Same bit generator, same draws in the same order: the same positions as numpy.
+ * ------------------------------------------------------------------------------------ */
+
+/* numpy/random/bitgen.h: what BitGenerator.capsule points to */
+typedef struct {
+    void *state;
+    uint64_t (*next_uint64)(void *state);
+    uint32_t (*next_uint32)(void *state);
+    double (*next_double)(void *state);
+    uint64_t (*next_raw)(void *state);
+} bitgen_t;
+
+/* Uniform on 0..bound for 0 < bound < 2^32 - 1: Lemire's multiply-and-reject on 32-bit
+ * draws, as numpy's random_bounded_uint64(bitgen, 0, bound, 0, 0) does for such bounds */
+static uint32_t bounded_uint32(bitgen_t *bitgen, uint32_t bound)
+{
+    const uint32_t excl = bound + 1;
+    uint64_t m = (uint64_t)bitgen->next_uint32(bitgen->state) * excl;
+    uint32_t leftover = (uint32_t)m;
+    if (leftover < excl) {
+        const uint32_t threshold = (UINT32_MAX - bound) % excl;
+        while (leftover < threshold) {
+            m = (uint64_t)bitgen->next_uint32(bitgen->state) * excl;
+            leftover = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+static void sample_tail(bitgen_t *bitgen, int32_t *restrict scratch, Py_ssize_t pop,
+                        Py_ssize_t k, int64_t offset, int64_t *restrict out)
+{
+    const Py_ssize_t first = pop - k > 1 ? pop - k : 1;
+    for (Py_ssize_t i = pop - 1; i >= first; i--) {
+        const uint32_t j = bounded_uint32(bitgen, (uint32_t)i);
+        const int32_t moved = scratch[j];
+        scratch[j] = scratch[i];
+        scratch[i] = moved;
+    }
+    for (Py_ssize_t c = 0; c < k; c++)
+        out[c] = scratch[pop - k + c] + offset;
+    /* Back to the identity. A position below the tail that a swap touched gave its value
+     * to the tail, so it is one of the values just copied out; the tail is reset whole. */
+    for (Py_ssize_t c = 0; c < k; c++)
+        scratch[out[c] - offset] = (int32_t)(out[c] - offset);
+    for (Py_ssize_t p = pop - k; p < pop; p++)
+        scratch[p] = (int32_t)p;
+}
+
+PyDoc_STRVAR(sample_doc,
+"sample(bitgen_capsule, scratch, pop, offset, out)\n"
+"--\n\n"
+"Fill out (int64[k]) with offset + Generator.choice(pop, k, replace=False) for\n"
+"pop > 10000 and k > pop // 50, drawing from the bit generator of the capsule (hold\n"
+"its lock). scratch: int32 identity, len >= pop, left as it was found.");
+
+static PyObject *sample(PyObject *self, PyObject *args)
+{
+    PyObject *capsule;
+    Py_buffer scratch, out;
+    Py_ssize_t pop;
+    long long offset;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Ow*nLw*", &capsule, &scratch, &pop, &offset, &out))
+        return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t k = out.len / 8;
+    bitgen_t *bitgen = PyCapsule_GetPointer(capsule, "BitGenerator");
+    if (bitgen == NULL)
+        goto done;
+    if (pop < 2 || pop > INT32_MAX || scratch.len < 4 * pop || out.len % 8 || k > pop) {
+        PyErr_Format(PyExc_ValueError,
+                     "_synaptic_q_kernel.sample: expected 2 <= pop < 2^31, len(scratch) >= "
+                     "pop and len(out) <= pop; got pop=%zd, %zd scratch bytes, %zd out bytes",
+                     pop, scratch.len, out.len);
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sample_tail(bitgen, scratch.buf, pop, k, offset, out.buf);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&scratch);
+    PyBuffer_Release(&out);
+    return result;
 }
 
 static int check_length(const Py_buffer *buffer, Py_ssize_t expected, const char *name)
@@ -160,6 +259,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"choose", choose, METH_VARARGS, choose_doc},
+    {"sample", sample, METH_VARARGS, sample_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -61,9 +61,10 @@ action differs from the greedy one, the same law as one Bernoulli(:math:`\epsilo
 explorer per synapse at the cost of about :math:`2\epsilon n/3` draws instead of
 :math:`n`. Who deviates, and how, does not depend on the reward, so ``ask`` draws
 it (``tell`` takes no generator) and ``tell`` fills in the greedy actions of
-everyone else. That pass over the synapses is compiled C
-(``_synaptic_q_kernel.c``, built at install) when a compiler was found, with a
-numpy reference that gives the same arrays (:data:`KERNEL` says which runs).
+everyone else. Both per-synapse loops, drawing the deviators and choosing every
+action, are compiled C (``_synaptic_q_kernel.c``, built at install) when a
+compiler was found, with numpy references that give the same arrays from the same
+random stream (:data:`KERNEL` says which runs).
 
 Reference: A. Bhargava, M. R. Rezaei, M. Lankarany, "Gradient-free neural network
 training via synaptic-level reinforcement learning", AppliedMath 2(2):185-195
@@ -73,6 +74,7 @@ training via synaptic-level reinforcement learning", AppliedMath 2(2):185-195
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -84,7 +86,7 @@ from spiking_synrl.rules.base import LearningRule, synapse_keys
 from spiking_synrl.types import Capability, Evaluation, Proposal, Weights
 from spiking_synrl.validation import check_array, check_float, check_int, check_options
 
-try:  # the compiled action choice (setup.py); absent when the install had no C compiler
+try:  # the compiled loops (setup.py); absent when the install had no C compiler
     from spiking_synrl.rules import _synaptic_q_kernel
 except ImportError:  # pragma: no cover - depends on the install
     _synaptic_q_kernel = None
@@ -108,8 +110,8 @@ _HCODES = np.array([4 * a2 + a1 for a2 in range(3) for a1 in range(3)], dtype=np
 _INITIAL_HIST = 4 * NULL + NULL
 #: synapses per block of deviator draws
 _CHUNK = 1 << 16
-#: what chooses the actions: "compiled" (C, built at install) or "numpy" (the
-#: reference, used when no compiler was found); both give the same arrays
+#: what runs the per-synapse loops: "compiled" (C, built at install) or "numpy"
+#: (the reference, used when no compiler was found); both give the same arrays
 KERNEL = "numpy" if _synaptic_q_kernel is None else "compiled"
 _A2, _A1, _A = np.indices((3, 3, 3))  # (a_{t-2}, a_{t-1}, a_t) of each count
 
@@ -207,8 +209,21 @@ def _check_schedule(value: Any, owner: str) -> tuple[tuple[int, float], ...]:
     return tuple(sorted(out))
 
 
+_THREAD_SCRATCH = threading.local()
+
+
+def _identity_scratch() -> np.ndarray:
+    """This thread's ``arange(_CHUNK)`` (int32) for ``_synaptic_q_kernel.sample``,
+    which leaves it as it found it. Kept rather than rebuilt: a fresh 256 KB array
+    each step costs as much as all the draws."""
+    scratch = getattr(_THREAD_SCRATCH, "identity", None)
+    if scratch is None:
+        scratch = _THREAD_SCRATCH.identity = np.arange(_CHUNK, dtype=np.int32)
+    return scratch
+
+
 def _draw_deviators(
-    n: int, epsilon: float, rng: np.random.Generator
+    n: int, epsilon: float, rng: np.random.Generator, kernel: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The synapses that leave their greedy action this step: ``(pos, bit)``.
 
@@ -223,6 +238,12 @@ def _draw_deviators(
     takes no generator) and ``tell`` fills in the actions once the greedy ones
     are known.
 
+    The positions are ``rng.choice(size, k, replace=False)``. For the large
+    blocks, where numpy shuffles the tail of a fresh ``arange(size)``, the compiled
+    ``_synaptic_q_kernel.sample`` makes the same draws from the same bit generator
+    without building that array (``kernel``, default :data:`KERNEL`, picks; the
+    results are identical, which the tests check against numpy).
+
     Returns:
         pos: int64 flat positions, distinct, block after block of :data:`_CHUNK`
         synapses (in no order within a block); bit: uint8, 0 or 1, one per position.
@@ -230,10 +251,21 @@ def _draw_deviators(
     p = 2.0 * epsilon / 3.0
     if p == 0.0 or n == 0:
         return np.empty(0, np.int64), np.empty(0, np.uint8)
+    compiled = (kernel or KERNEL) == "compiled"
+    bitgen = rng.bit_generator
+    scratch = _identity_scratch() if compiled else None
     pos = []
     for start in range(0, n, _CHUNK):
         size = min(_CHUNK, n - start)
-        pos.append(rng.choice(size, size=rng.binomial(size, p), replace=False) + start)
+        k = rng.binomial(size, p)
+        # numpy's own test for its tail-shuffle branch (Generator.choice, shuffle=True)
+        if compiled and size > 10_000 and k > size // 50:
+            block = np.empty(k, dtype=np.int64)
+            with bitgen.lock:
+                _synaptic_q_kernel.sample(bitgen.capsule, scratch, size, start, block)
+        else:
+            block = rng.choice(size, size=k, replace=False) + start
+        pos.append(block)
     pos_all = np.concatenate(pos)
     return pos_all, rng.integers(0, 2, size=pos_all.size, dtype=np.uint8)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sysconfig
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -23,8 +24,9 @@ from spiking_synrl.policy import (
     save_policy,
     table_from_greedy,
 )
-from spiking_synrl.rules import make_rule
+from spiking_synrl.rules import make_rule, synaptic_q
 from spiking_synrl.rules.synaptic_q import (
+    _CHUNK,
     _HCODES,
     DEC,
     INC,
@@ -36,6 +38,7 @@ from spiking_synrl.rules.synaptic_q import (
     SynapticQ,
     _choose,
     _draw_deviators,
+    _identity_scratch,
     q_update,
     state_index,
 )
@@ -333,7 +336,7 @@ def test_golden_policy_by_name():
     )
 
 
-# -- the deviators and the compiled action choice ------------------------------------
+# -- the deviators and the compiled kernel -------------------------------------------
 
 
 @pytest.mark.parametrize("epsilon", [0.03, 0.3, 1.0])
@@ -392,7 +395,7 @@ def test_numpy_reference_follows_the_equations():
 
 
 def test_kernel_is_built_where_a_compiler_is():
-    """pip install compiles the action choice; only an install without a compiler lacks it."""
+    """pip install compiles the kernel; only an install without a compiler lacks it."""
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler!r}): the numpy reference is expected")
@@ -415,6 +418,72 @@ def test_compiled_kernel_equals_numpy_reference(sizes, epsilon, seed):
     reference = _choose(*args, kernel="numpy")
     for got, expected in zip(compiled, reference, strict=True):
         assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+@needs_kernel
+def test_compiled_and_numpy_kernels_train_the_same_weights(monkeypatch):
+    """End to end, on a net large enough (19k synapses) for the compiled sampler."""
+    net, task = MLP(64, (256,), 10, activation="tanh"), make_task("digits")
+    runs = {}
+    for kernel in ("compiled", "numpy"):
+        monkeypatch.setattr(synaptic_q, "KERNEL", kernel)
+        runs[kernel] = train_steps(SynapticQ(alpha_s=0.01, epsilon=0.3), net, task, 20, seed=3)
+    for k, w in runs["compiled"].weights.items():
+        assert np.array_equal(w, runs["numpy"].weights[k])
+
+
+@needs_kernel
+@pytest.mark.parametrize(
+    "bit_generator", [np.random.PCG64, np.random.MT19937, np.random.Philox, np.random.SFC64]
+)
+@pytest.mark.parametrize("n", [9_999, 10_001, 65_537, 300_000])
+@pytest.mark.parametrize("epsilon", [0.01, 0.1, 1.5])
+def test_compiled_draws_are_numpys_draws(bit_generator, n, epsilon):
+    """The compiled sampler makes numpy's choice(replace=False) draws, so the stream is
+    the same: same deviators, and the generator left in the same state. Sizes cover
+    numpy's Floyd branch (small blocks, few deviators), its tail shuffle, and every
+    synapse deviating (epsilon 1.5)."""
+    compiled_rng = np.random.Generator(bit_generator(7))
+    numpy_rng = np.random.Generator(bit_generator(7))
+    for _ in range(2):  # a second step starts where the first left the generator
+        got = _draw_deviators(n, epsilon, compiled_rng, kernel="compiled")
+        expected = _draw_deviators(n, epsilon, numpy_rng, kernel="numpy")
+        for a, b in zip(got, expected, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert compiled_rng.integers(2**62) == numpy_rng.integers(2**62)
+    assert np.array_equal(_identity_scratch(), np.arange(_CHUNK))  # left as it was found
+
+
+@needs_kernel
+def test_compiled_draws_are_thread_safe():
+    """Each thread has its own scratch: draws made concurrently equal draws made in turn."""
+
+    def draws(seed):
+        rng = np.random.default_rng(seed)
+        return np.concatenate([_draw_deviators(200_000, 0.3, rng)[0] for _ in range(20)])
+
+    with ThreadPoolExecutor(4) as pool:
+        concurrent = list(pool.map(draws, range(8)))
+    for seed, got in enumerate(concurrent):
+        assert np.array_equal(got, draws(seed))
+
+
+@needs_kernel
+def test_compiled_sampler_rejects_bad_arguments():
+    from spiking_synrl.rules import _synaptic_q_kernel
+
+    rng = np.random.default_rng(0)
+    scratch, out = np.arange(100, dtype=np.int32), np.empty(50, np.int64)
+    capsule = rng.bit_generator.capsule
+    with pytest.raises(ValueError, match="len\\(out\\) <= pop; got pop=101"):
+        _synaptic_q_kernel.sample(capsule, scratch, 101, 0, out)  # scratch too short
+    with pytest.raises(ValueError, match="got pop=40"):
+        _synaptic_q_kernel.sample(capsule, scratch, 40, 0, out)  # more samples than pop
+    with pytest.raises(ValueError):  # not a bit generator's capsule
+        _synaptic_q_kernel.sample(object(), scratch, 100, 0, out)
+    _synaptic_q_kernel.sample(capsule, scratch, 100, 5, out)
+    assert np.unique(out).size == 50 and out.min() >= 5 and out.max() < 105
+    assert np.array_equal(scratch, np.arange(100))
 
 
 @needs_kernel
