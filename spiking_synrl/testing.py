@@ -159,4 +159,3 @@ def rnn_mackey_glass_run(
         state, _ = train_step(rule, net, task, state, rng, batch=batch)
     end = task.metrics(net.forward(state.weights, batch.inputs).outputs, batch)["loss"]
     return weights, state.weights, start, end
-

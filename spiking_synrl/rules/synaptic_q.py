@@ -453,7 +453,6 @@ class SynapticQ(LearningRule[SynapticQState]):
         flat, nxt, by_code = _choose(
             state.hist, greedy, proposal.private["deviators"], stops, alphas
         )
-        deltas = np.split(flat, stops[:-1])
         # synapses per (a_{t-1}, a_t, a_{t+1}): greedy for all but the deviators
         rows = np.arange(9)
         dev = by_code.reshape(16, 2)[_HCODES]  # (9 histories, bit)
@@ -479,5 +478,6 @@ class SynapticQ(LearningRule[SynapticQState]):
             "frac_inc": float(per_action[INC]),
             "alpha_s": float(alpha),
         }
+        deltas = np.split(flat, stops[:-1])
         updates = {k: d.reshape(s) for k, d, s in zip(keys, deltas, shapes, strict=True)}
         return updates, new_state, metrics

@@ -99,7 +99,6 @@ def test_recipes_do_not_import_brian2():
     assert out.stdout.strip() == "False"
 
 
-
 def test_brian2_first_imported_from_a_worker_thread():
     """A plain `import brian2` off the main thread fails (it sets a SIGINT handler);
     the substrate's import works there, as Dask tasks and thread pools need."""
@@ -110,6 +109,7 @@ def test_brian2_first_imported_from_a_worker_thread():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['brian2']", out.stderr
+
 
 # -- construction and bad input ----------------------------------------------------
 def test_unknown_device_is_config_error_with_suggestion(cache):
